@@ -1,0 +1,45 @@
+# postgres_latdiag: PGXS build.
+#
+#   make && make install          build and install the module
+#   make installcheck             (as a non-root user) pg_regress, isolation and TAP
+#                                 tests, each against a private preloaded server
+#   bash test/run_tests.sh        the whole suite as CI runs it (root is fine)
+
+MODULE_big = postgres_latdiag
+OBJS = \
+	src/postgres_latdiag.o \
+	src/guc.o \
+	src/hooks.o \
+	src/store.o \
+	src/histogram.o \
+	src/normalize.o \
+	src/views.o
+
+EXTENSION = postgres_latdiag
+DATA = $(wildcard sql/postgres_latdiag--*.sql)
+PGFILEDESC = "postgres_latdiag - why is the database slow"
+
+# pg_regress: sql/<name>.sql -> expected/<name>.out, one file per view or function.
+REGRESS = latdiag_setup latdiag_queries latdiag_histogram latdiag_info \
+	latdiag_reset latdiag_nested latdiag_privileges latdiag_guc
+REGRESS_OPTS = --temp-config=$(srcdir)/test/latdiag.conf --temp-instance=./tmp_check
+
+# Isolation specs live in test/specs, their outputs in test/expected.
+ifneq ($(wildcard $(srcdir)/test/specs/*.spec),)
+ISOLATION = $(basename $(notdir $(wildcard $(srcdir)/test/specs/*.spec)))
+endif
+ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-config=$(srcdir)/test/latdiag.conf \
+	--temp-instance=./tmp_check_iso
+
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers $(LATDIAG_CFLAGS)
+
+EXTRA_CLEAN = tmp_check tmp_check_iso results regression.diffs regression.out \
+	output_iso log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

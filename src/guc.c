@@ -1,0 +1,104 @@
+/*
+ * guc.c: definitions of the latdiag.* settings.
+ *
+ * Settings that size shared memory are PGC_POSTMASTER; the ones that only
+ * change what is captured are PGC_SUSET, so that an ordinary user cannot hide
+ * their queries from the DBA.  Every numeric setting carries a range, so an
+ * out-of-range value is rejected when it is SET.
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+bool		latdiag_enabled = true;
+int			latdiag_max_queries = 5000;
+int			latdiag_max_query_length = 2048;
+int			latdiag_track = LATDIAG_TRACK_TOP;
+bool		latdiag_track_utility = true;
+bool		latdiag_track_planning = false;
+bool		latdiag_save = true;
+
+static const struct config_enum_entry track_options[] =
+{
+	{"none", LATDIAG_TRACK_NONE, false},
+	{"top", LATDIAG_TRACK_TOP, false},
+	{"all", LATDIAG_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+/* Define every latdiag.* setting; called once from _PG_init. */
+void
+guc_define(void)
+{
+	DefineCustomBoolVariable("latdiag.enabled",
+							 "Turns all capture by postgres_latdiag on or off.",
+							 "When off, the hooks only test this flag and pass through.",
+							 &latdiag_enabled,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_queries",
+							"Maximum number of statements kept in the query store.",
+							"When the store is full, the least-used entries are evicted.",
+							&latdiag_max_queries,
+							5000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_query_length",
+							"Maximum length in bytes of a stored normalized query text.",
+							"Longer texts are cut at this length and flagged query_truncated.",
+							&latdiag_max_query_length,
+							2048,
+							256,
+							1048576,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("latdiag.track",
+							 "Which statements postgres_latdiag tracks: none, top (top-level only) or all (nested too).",
+							 NULL,
+							 &latdiag_track,
+							 LATDIAG_TRACK_TOP,
+							 track_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("latdiag.track_utility",
+							 "Tracks utility statements (DDL, VACUUM, COPY ...).",
+							 NULL,
+							 &latdiag_track_utility,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("latdiag.track_planning",
+							 "Tracks planning time and planning buffer use.",
+							 NULL,
+							 &latdiag_track_planning,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("latdiag.save",
+							 "Saves the query store at clean shutdown and reloads it at start.",
+							 NULL,
+							 &latdiag_save,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("latdiag");
+}

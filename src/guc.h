@@ -1,0 +1,24 @@
+/*
+ * guc.h: the latdiag.* settings.
+ */
+#ifndef LATDIAG_GUC_H
+#define LATDIAG_GUC_H
+
+typedef enum LatdiagTrackLevel
+{
+	LATDIAG_TRACK_NONE,			/* track no statements */
+	LATDIAG_TRACK_TOP,			/* only top-level statements */
+	LATDIAG_TRACK_ALL			/* all statements, nested ones included */
+} LatdiagTrackLevel;
+
+extern bool latdiag_enabled;
+extern int	latdiag_max_queries;
+extern int	latdiag_max_query_length;
+extern int	latdiag_track;
+extern bool latdiag_track_utility;
+extern bool latdiag_track_planning;
+extern bool latdiag_save;
+
+extern void guc_define(void);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * histogram.h: log-spaced latency histogram with bounded relative error.
+ *
+ * Bucket i holds durations in [HIST_MIN_MS * g^i, HIST_MIN_MS * g^(i+1)) with
+ * g = 2^(1/HIST_PER_OCTAVE); bucket 0 also holds everything shorter and the
+ * last bucket everything longer.  512 buckets of 18 per power of two cover
+ * 0.01 ms to 3650 s (just over one hour) in 2 KiB.  A percentile is reported
+ * as the bucket's harmonic midpoint 2*lo*hi/(lo+hi), whose relative error is at
+ * most (g-1)/(g+1) = 1.93%.
+ */
+#ifndef LATDIAG_HISTOGRAM_H
+#define LATDIAG_HISTOGRAM_H
+
+#define HIST_BUCKETS		512
+#define HIST_PER_OCTAVE		18
+#define HIST_MIN_MS			0.01
+
+typedef struct LatdiagHistogram
+{
+	uint32		buckets[HIST_BUCKETS];
+} LatdiagHistogram;
+
+/* Index of the bucket that holds a duration of ms milliseconds. */
+extern int	hist_bucket(double ms);
+
+/* Count one duration (saturating, never wraps). */
+static inline void
+hist_add(LatdiagHistogram *h, double ms)
+{
+	int			i = hist_bucket(ms);
+
+	if (likely(h->buckets[i] != PG_UINT32_MAX))
+		h->buckets[i]++;
+}
+
+extern double hist_bucket_lower(int i);
+extern double hist_bucket_upper(int i);
+extern uint64 hist_total(const LatdiagHistogram *h);
+
+/*
+ * Nearest-rank percentile (fraction in [0,1]) of the histogram, clamped to
+ * the exactly known [min_ms, max_ms].  Returns -1 when the histogram is empty.
+ */
+extern double hist_percentile(const LatdiagHistogram *h, double fraction,
+							  double min_ms, double max_ms);
+
+/* Several percentiles in one pass; fractions must be ascending. */
+extern void hist_percentiles(const LatdiagHistogram *h, const double *fractions,
+							 int n, double min_ms, double max_ms, double *out);
+
+#endif

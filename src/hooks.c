@@ -1,0 +1,341 @@
+/*
+ * hooks.c: hook installation and dispatch.
+ *
+ * Every hook saves the previous one and calls it.  The nesting level counts
+ * ExecutorRun, ExecutorFinish and ProcessUtility calls (planning has its own
+ * level); each hook that raises a level restores it in PG_FINALLY, so an
+ * ERROR in a nested statement cannot leave it wrong.  A statement is
+ * "toplevel" when it runs at executor nesting level 0, as in
+ * pg_stat_statements.
+ *
+ * Nothing runs in parallel workers: the leader accounts for their buffers.
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "optimizer/planner.h"
+#include "parser/analyze.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "utils/queryjumble.h"
+
+#include "guc.h"
+#include "hooks.h"
+#include "store.h"
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+static planner_hook_type prev_planner_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* Current nesting depth of ExecutorRun, ExecutorFinish and ProcessUtility. */
+static int	exec_nesting = 0;
+
+/* Current nesting depth of planner calls. */
+static int	plan_nesting = 0;
+
+/* Is a statement at this nesting level tracked? */
+static inline bool
+tracked(int level)
+{
+	return latdiag_enabled && !IsParallelWorker() &&
+		(latdiag_track == LATDIAG_TRACK_ALL ||
+		 (latdiag_track == LATDIAG_TRACK_TOP && level == 0));
+}
+
+/*
+ * EXECUTE, PREPARE and DEALLOCATE are not counted as utility statements: the
+ * prepared statement they run is counted instead, at their own level.
+ */
+static inline bool
+utility_wraps_prepared(Node *parsetree)
+{
+	return IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
+		IsA(parsetree, DeallocateStmt);
+}
+
+static void
+latdiag_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	store_shmem_request();
+}
+
+static void
+latdiag_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	store_shmem_startup();
+}
+
+static void
+latdiag_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+
+	if (query->queryId == UINT64CONST(0) || !tracked(exec_nesting))
+		return;
+	if (query->utilityStmt &&
+		(!latdiag_track_utility || utility_wraps_prepared(query->utilityStmt)))
+		return;
+
+	store_note_parse(query->queryId, exec_nesting == 0, pstate->p_sourcetext,
+					 query->stmt_location, query->stmt_len, jstate);
+}
+
+static PlannedStmt *
+latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	instr_time	start,
+				duration;
+	BufferUsage bufusage_start,
+				bufusage;
+	WalUsage	walusage_start,
+				walusage;
+	StoreSample smp;
+	volatile bool measure;
+
+	measure = latdiag_track_planning && query_string &&
+		parse->queryId != UINT64CONST(0) &&
+		tracked(exec_nesting + plan_nesting);
+
+	if (measure)
+	{
+		bufusage_start = pgBufferUsage;
+		walusage_start = pgWalUsage;
+		INSTR_TIME_SET_CURRENT(start);
+	}
+
+	plan_nesting++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions,
+									   boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions,
+									  boundParams);
+	}
+	PG_FINALLY();
+	{
+		plan_nesting--;
+	}
+	PG_END_TRY();
+
+	if (measure)
+	{
+		INSTR_TIME_SET_CURRENT(duration);
+		INSTR_TIME_SUBTRACT(duration, start);
+		memset(&bufusage, 0, sizeof(BufferUsage));
+		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
+		memset(&walusage, 0, sizeof(WalUsage));
+		WalUsageAccumDiff(&walusage, &pgWalUsage, &walusage_start);
+
+		smp.ms = INSTR_TIME_GET_MILLISEC(duration);
+		smp.rows = 0;
+		smp.bufusage = &bufusage;
+		smp.walusage = &walusage;
+		store_record(parse->queryId, exec_nesting == 0, STORE_PLAN, &smp,
+					 query_string, parse->stmt_location, parse->stmt_len);
+	}
+	return result;
+}
+
+static void
+latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	/*
+	 * Measure Run and Finish with the executor's own total-time
+	 * instrumentation, shared with any other extension that set it up.
+	 */
+	if (queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
+		tracked(exec_nesting) && queryDesc->totaltime == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+
+		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+static void
+latdiag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+					bool execute_once)
+{
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		exec_nesting--;
+	}
+	PG_END_TRY();
+}
+
+static void
+latdiag_ExecutorFinish(QueryDesc *queryDesc)
+{
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		exec_nesting--;
+	}
+	PG_END_TRY();
+}
+
+static void
+latdiag_ExecutorEnd(QueryDesc *queryDesc)
+{
+	uint64		queryid = queryDesc->plannedstmt->queryId;
+
+	if (queryid != UINT64CONST(0) && queryDesc->totaltime &&
+		tracked(exec_nesting))
+	{
+		StoreSample smp;
+
+		/* make sure the totals are final; harmless if already done */
+		InstrEndLoop(queryDesc->totaltime);
+		smp.ms = queryDesc->totaltime->total * 1000.0;
+		smp.rows = queryDesc->estate->es_processed;
+		smp.bufusage = &queryDesc->totaltime->bufusage;
+		smp.walusage = &queryDesc->totaltime->walusage;
+		store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
+					 queryDesc->sourceText, queryDesc->plannedstmt->stmt_location,
+					 queryDesc->plannedstmt->stmt_len);
+	}
+
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static void
+latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					   bool readOnlyTree, ProcessUtilityContext context,
+					   ParamListInfo params, QueryEnvironment *queryEnv,
+					   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	uint64		queryid = pstmt->queryId;
+	bool		measure;
+	instr_time	start,
+				duration;
+	BufferUsage bufusage_start,
+				bufusage;
+	WalUsage	walusage_start,
+				walusage;
+
+	/* EXECUTE and friends are transparent: no level, no utility entry */
+	if (utility_wraps_prepared(parsetree))
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+		return;
+	}
+
+	measure = latdiag_track_utility && queryid != UINT64CONST(0) &&
+		tracked(exec_nesting);
+	if (measure)
+	{
+		bufusage_start = pgBufferUsage;
+		walusage_start = pgWalUsage;
+		INSTR_TIME_SET_CURRENT(start);
+	}
+
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		exec_nesting--;
+	}
+	PG_END_TRY();
+
+	if (measure)
+	{
+		StoreSample smp;
+
+		INSTR_TIME_SET_CURRENT(duration);
+		INSTR_TIME_SUBTRACT(duration, start);
+		memset(&bufusage, 0, sizeof(BufferUsage));
+		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
+		memset(&walusage, 0, sizeof(WalUsage));
+		WalUsageAccumDiff(&walusage, &pgWalUsage, &walusage_start);
+
+		smp.ms = INSTR_TIME_GET_MILLISEC(duration);
+		smp.rows = (qc && (qc->commandTag == CMDTAG_COPY ||
+						   qc->commandTag == CMDTAG_FETCH ||
+						   qc->commandTag == CMDTAG_SELECT ||
+						   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW)) ?
+			qc->nprocessed : 0;
+		smp.bufusage = &bufusage;
+		smp.walusage = &walusage;
+		store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
+					 queryString, pstmt->stmt_location, pstmt->stmt_len);
+	}
+}
+
+/* Install every hook, saving the previous ones. */
+void
+hooks_install(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = latdiag_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = latdiag_shmem_startup;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = latdiag_post_parse_analyze;
+	prev_planner_hook = planner_hook;
+	planner_hook = latdiag_planner;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = latdiag_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = latdiag_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = latdiag_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = latdiag_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = latdiag_ProcessUtility;
+}

@@ -1,0 +1,115 @@
+/*
+ * normalize.c: build a statement's normalized text from the constant
+ * locations that core query jumbling recorded.
+ *
+ * The jumbler only records where each constant starts.  Its length comes from
+ * running the core lexer over the text: the lexer NUL-terminates the current
+ * token in its private copy of the string, so strlen() there is the token's
+ * length.  This runs only when a new store entry is created.
+ */
+#include "postgres.h"
+
+#include "parser/scanner.h"
+
+#include "normalize.h"
+
+/* qsort comparator: constant locations in text order. */
+static int
+location_cmp(const void *a, const void *b)
+{
+	int			la = ((const LocationLen *) a)->location;
+	int			lb = ((const LocationLen *) b)->location;
+
+	return (la > lb) - (la < lb);
+}
+
+/*
+ * Fill in the length of each recorded constant (sorting the array, as other
+ * users of JumbleState do; the result is the same whoever does it first).
+ * A constant the lexer cannot find keeps length -1 and is left as written.
+ */
+static void
+fill_constant_lengths(const char *query, JumbleState *jstate)
+{
+	LocationLen *locs = jstate->clocations;
+	core_yyscan_t scanner;
+	core_yy_extra_type extra;
+	core_YYSTYPE lval;
+	YYLTYPE		lloc;
+	int			last = -1;
+	bool		done = false;
+
+	if (jstate->clocations_count > 1)
+		qsort(locs, jstate->clocations_count, sizeof(LocationLen), location_cmp);
+
+	scanner = scanner_init(query, &extra, &ScanKeywords, ScanKeywordTokens);
+	extra.escape_string_warning = false;	/* lexing again must not warn */
+
+	for (int i = 0; i < jstate->clocations_count && !done; i++)
+	{
+		int			loc = locs[i].location;
+
+		if (loc < 0 || loc == last)
+			continue;			/* unknown or duplicate location */
+		last = loc;
+		for (;;)
+		{
+			int			tok = core_yylex(&lval, &lloc, scanner);
+
+			if (tok == 0)
+			{
+				done = true;	/* end of text */
+				break;
+			}
+			if (lloc < loc)
+				continue;
+			/* a negative number is recorded at its '-' sign: take the number too */
+			if (tok == '-' && lloc == loc)
+			{
+				tok = core_yylex(&lval, &lloc, scanner);
+				if (tok == 0)
+				{
+					done = true;
+					break;
+				}
+			}
+			locs[i].length = lloc - loc + (int) strlen(extra.scanbuf + lloc);
+			break;
+		}
+	}
+	scanner_finish(scanner);
+}
+
+/* See normalize.h. */
+char *
+normalize_query(const char *query, int loc, int *len, JumbleState *jstate)
+{
+	int			end = loc + *len;
+	int			pos = loc;		/* next byte of query to copy */
+	int			n = 0;			/* bytes written */
+	int			param = jstate->highest_extern_param_id;
+	char	   *out;
+
+	fill_constant_lengths(query, jstate);
+
+	/* each constant is at least one byte and "$" plus 10 digits at most */
+	out = palloc(*len + jstate->clocations_count * 11 + 1);
+
+	for (int i = 0; i < jstate->clocations_count; i++)
+	{
+		int			cloc = jstate->clocations[i].location;
+		int			clen = jstate->clocations[i].length;
+
+		if (clen < 0 || cloc < pos || cloc + clen > end)
+			continue;			/* unknown, overlapping or in another statement */
+		memcpy(out + n, query + pos, cloc - pos);
+		n += cloc - pos;
+		n += sprintf(out + n, "$%d", ++param);
+		pos = cloc + clen;
+	}
+	memcpy(out + n, query + pos, end - pos);
+	n += end - pos;
+	out[n] = '\0';
+	*len = n;
+	return out;
+}

@@ -1,0 +1,18 @@
+/*
+ * normalize.h: normalized query text, with constants replaced by $n.
+ */
+#ifndef LATDIAG_NORMALIZE_H
+#define LATDIAG_NORMALIZE_H
+
+#include "utils/queryjumble.h"
+
+/*
+ * Return a palloc'd copy of the statement at query[loc .. loc+*len) with each
+ * constant that the jumbler recorded in jstate replaced by $n; *len is set to
+ * the new length.  Parameters already in the text keep their numbers, new
+ * ones follow the highest of them.
+ */
+extern char *normalize_query(const char *query, int loc, int *len,
+							 JumbleState *jstate);
+
+#endif

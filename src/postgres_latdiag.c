@@ -1,0 +1,31 @@
+/*
+ * postgres_latdiag.c: module entry point.
+ *
+ * The library must be loaded through shared_preload_libraries: it sizes its
+ * shared memory at start.  Loaded any other way, it defines nothing, and the
+ * SQL functions say how to load it.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/queryjumble.h"
+
+#include "guc.h"
+#include "hooks.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Define the settings, turn on query ids and install the hooks. */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	guc_define();
+	EnableQueryId();
+	hooks_install();
+}

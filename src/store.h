@@ -1,0 +1,107 @@
+/*
+ * store.h: the shared query store.
+ *
+ * Entries are keyed by (userid, dbid, queryid, toplevel).  See store.c for
+ * the layout and the locking protocol.
+ */
+#ifndef LATDIAG_STORE_H
+#define LATDIAG_STORE_H
+
+#include "executor/instrument.h"
+#include "utils/queryjumble.h"
+#include "utils/timestamp.h"
+
+#include "histogram.h"
+
+typedef struct StoreKey
+{
+	Oid			userid;
+	Oid			dbid;
+	uint64		queryid;
+	bool		toplevel;
+} StoreKey;
+
+/* What one entry counts.  Times in milliseconds. */
+typedef struct StoreCounters
+{
+	int64		calls;
+	int64		rows;
+	double		total_exec;
+	double		min_exec;
+	double		max_exec;
+	double		mean_exec;
+	double		m2_exec;		/* sum of squared deviations (Welford) */
+	int64		plans;
+	double		total_plan;
+	double		min_plan;
+	double		max_plan;
+	double		mean_plan;
+	double		m2_plan;
+	int64		shared_blks_hit;
+	int64		shared_blks_read;
+	int64		shared_blks_dirtied;
+	int64		shared_blks_written;
+	int64		local_blks_hit;
+	int64		local_blks_read;
+	int64		local_blks_dirtied;
+	int64		local_blks_written;
+	int64		temp_blks_read;
+	int64		temp_blks_written;
+	double		blk_read_time;
+	double		blk_write_time;
+	int64		wal_records;
+	int64		wal_fpi;
+	uint64		wal_bytes;
+	double		usage;			/* eviction priority, decays on each pass */
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+} StoreCounters;
+
+/* A consistent copy of one entry, as the views read it. */
+typedef struct StoreRow
+{
+	StoreKey	key;
+	StoreCounters c;
+	bool		truncated;
+	int			text_len;
+	char	   *text;			/* points into the reader's text buffer */
+	double		pct[5];			/* p50 p90 p95 p99 p99.9, -1 when no calls */
+} StoreRow;
+
+/* What one finished execution, planning or utility statement measured. */
+typedef struct StoreSample
+{
+	double		ms;
+	uint64		rows;
+	const BufferUsage *bufusage;	/* may be NULL */
+	const WalUsage *walusage;	/* may be NULL */
+} StoreSample;
+
+typedef enum StoreSampleKind
+{
+	STORE_EXEC,					/* an execution: counts a call and its latency */
+	STORE_PLAN					/* a planning: counts a plan and its time */
+} StoreSampleKind;
+
+/* shared memory */
+extern Size store_shmem_size(void);
+extern void store_shmem_request(void);
+extern void store_shmem_startup(void);
+extern bool store_ready(void);
+extern void store_require_ready(void);
+
+/* capture, from the hooks */
+extern void store_note_parse(uint64 queryid, bool toplevel, const char *query,
+							 int loc, int len, JumbleState *jstate);
+extern void store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
+						 const StoreSample *s, const char *query, int loc, int len);
+
+/* reading and resetting, from the SQL functions */
+extern StoreRow *store_read(int *nrows, bool with_text);
+extern bool store_histogram(uint64 queryid, bool all_users, Oid reader,
+							LatdiagHistogram *out);
+extern void store_info(int64 *entries, int64 *evictions, int64 *truncated,
+					   TimestampTz *stats_reset, Size *shmem);
+extern void store_reset(Oid userid, Oid dbid, uint64 queryid);
+
+#endif

@@ -1,0 +1,21 @@
+-- latdiag_latency_histogram(queryid): non-empty buckets of one statement.
+SELECT latdiag_reset();
+SELECT pg_sleep(0.02);
+SELECT pg_sleep(0.02);
+SELECT pg_sleep(0.2);
+SELECT sum(count) AS durations,
+       count(*) BETWEEN 2 AND 3 AS two_or_three_buckets,
+       bool_and(lower_ms < upper_ms) AS bounds_ordered,
+       bool_and(upper_ms / lower_ms < 1.04) AS narrow_buckets,
+       bool_or(lower_ms BETWEEN 19 AND 25) AS bucket_near_20ms,
+       bool_or(lower_ms BETWEEN 190 AND 260) AS bucket_near_200ms
+  FROM latdiag_latency_histogram(
+         (SELECT queryid FROM latdiag_queries WHERE query = 'SELECT pg_sleep($1)'));
+-- percentiles read from the same histogram (nearest rank over 20, 20, 200 ms)
+SELECT p50_exec_time BETWEEN 19.5 AND 25 AS p50_is_20ms,
+       p90_exec_time BETWEEN 195 AND 260 AS p90_is_200ms,
+       p99_exec_time <= max_exec_time AS p99_le_max
+  FROM latdiag_queries WHERE query = 'SELECT pg_sleep($1)';
+-- bad arguments
+SELECT * FROM latdiag_latency_histogram(NULL);
+SELECT * FROM latdiag_latency_histogram(12345);

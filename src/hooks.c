@@ -107,8 +107,17 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 	StoreSample smp;
 	volatile bool measure;
 
-	measure = latdiag_track_planning && query_string &&
-		parse->queryId != UINT64CONST(0) &&
+	/* planning is not measured: the planner level is not needed either */
+	if (!latdiag_track_planning)
+	{
+		if (prev_planner_hook)
+			return prev_planner_hook(parse, query_string, cursorOptions,
+									 boundParams);
+		return standard_planner(parse, query_string, cursorOptions,
+								boundParams);
+	}
+
+	measure = query_string && parse->queryId != UINT64CONST(0) &&
 		tracked(exec_nesting + plan_nesting);
 
 	if (measure)

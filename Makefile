@@ -25,8 +25,8 @@ REGRESS = latdiag_setup latdiag_queries latdiag_histogram latdiag_info \
 REGRESS_OPTS = --temp-config=$(srcdir)/test/latdiag.conf --temp-instance=./tmp_check
 
 # Isolation specs live in test/specs, their outputs in test/expected.
-ifneq ($(wildcard $(srcdir)/test/specs/*.spec),)
-ISOLATION = $(basename $(notdir $(wildcard $(srcdir)/test/specs/*.spec)))
+ifneq ($(wildcard test/specs/*.spec),)
+ISOLATION = $(basename $(notdir $(wildcard test/specs/*.spec)))
 endif
 ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-config=$(srcdir)/test/latdiag.conf \
 	--temp-instance=./tmp_check_iso

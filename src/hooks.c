@@ -23,6 +23,7 @@
 
 #include "guc.h"
 #include "hooks.h"
+#include "normalize.h"
 #include "store.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -255,7 +256,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	uint64		queryid = pstmt->queryId;
+	volatile uint64 queryid = pstmt->queryId;
 	bool		measure;
 	instr_time	start,
 				duration;
@@ -275,6 +276,14 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 									params, queryEnv, dest, qc);
 		return;
 	}
+
+	/*
+	 * pg_stat_statements zeroes a utility statement's queryId when its hook
+	 * runs before ours; the id is a hash of the text, so compute it again.
+	 */
+	if (queryid == UINT64CONST(0) && queryString && IsQueryIdEnabled())
+		queryid = utility_query_id(queryString, pstmt->stmt_location,
+								   pstmt->stmt_len);
 
 	measure = latdiag_track_utility && queryid != UINT64CONST(0) &&
 		tracked(exec_nesting);

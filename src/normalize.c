@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "parser/scanner.h"
 
 #include "normalize.h"
@@ -112,4 +113,15 @@ normalize_query(const char *query, int loc, int *len, JumbleState *jstate)
 	out[n] = '\0';
 	*len = n;
 	return out;
+}
+
+/* See normalize.h; the formula is core's compute_utility_query_id(). */
+uint64
+utility_query_id(const char *query, int loc, int len)
+{
+	const char *sql = CleanQuerytext(query, &loc, &len);
+	uint64		id;
+
+	id = DatumGetUInt64(hash_any_extended((const unsigned char *) sql, len, 0));
+	return id != UINT64CONST(0) ? id : UINT64CONST(2);
 }

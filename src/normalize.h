@@ -15,4 +15,10 @@
 extern char *normalize_query(const char *query, int loc, int *len,
 							 JumbleState *jstate);
 
+/*
+ * The core query identifier of a utility statement (a hash of its text, as
+ * PostgreSQL 15 computes it), for when another extension zeroed it.
+ */
+extern uint64 utility_query_id(const char *query, int loc, int len);
+
 #endif

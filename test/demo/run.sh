@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# postgres_latdiag demo.
+#
+#   bash test/demo/run.sh
+#
+# On a Debian 12 machine, as root, this:
+#   1. installs what is missing (postgresql-15, postgresql-contrib,
+#      postgresql-server-dev-15, make, gcc) with apt-get;
+#   2. builds and installs the extension from this repository;
+#   3. starts a throwaway PostgreSQL 15 cluster in /tmp, as an unprivileged
+#      user, with shared_preload_libraries = 'postgres_latdiag';
+#   4. loads a small online shop and runs a ~30 s workload against it with
+#      pgbench (fast point queries, plus queries with a slow tail: a report
+#      that sometimes covers a whole year, a checkout that sometimes waits on
+#      a row lock, a recommendation call that sometimes takes 200 ms) and a
+#      psql script with an N+1 loop;
+#   5. prints the diagnosis from postgres_latdiag.
+# The cluster is removed on exit, also on failure or Ctrl-C. Re-runnable.
+#
+# Environment: LATDIAG_DEMO_SECONDS (workload duration, default 30),
+#              LATDIAG_DEMO_CLIENTS (pgbench clients, default 6).
+
+set -euo pipefail
+exec </dev/null
+
+DEMO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$DEMO_DIR/../.." && pwd)
+PG_CONFIG=/usr/bin/pg_config
+PGBIN=/usr/lib/postgresql/15/bin
+SECONDS_RUN=${LATDIAG_DEMO_SECONDS:-30}
+CLIENTS=${LATDIAG_DEMO_CLIENTS:-6}
+DB=shop
+START_TIME=$(date +%s)
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run this as root (it installs packages and the extension)"
+
+# --- 1. packages -------------------------------------------------------------
+say "checking packages"
+missing=()
+for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 make gcc; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [ "$status" = installed ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    echo "all present"
+fi
+[ -x "$PGBIN/postgres" ] || die "$PGBIN/postgres not found"
+
+# --- 2. build and install ------------------------------------------------------
+say "building and installing postgres_latdiag from $REPO_DIR"
+make -s -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG"
+make -s -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG" install
+lib=$("$PG_CONFIG" --pkglibdir)/postgres_latdiag.so
+[ -f "$lib" ] || die "$lib was not installed"
+echo "installed $lib"
+
+# --- 3. throwaway cluster ----------------------------------------------------------
+if id postgres >/dev/null 2>&1; then
+    RUNAS=postgres
+else
+    RUNAS=latdiag
+    id "$RUNAS" >/dev/null 2>&1 ||
+        useradd --system --no-create-home --shell /usr/sbin/nologin "$RUNAS"
+fi
+
+WORK=$(mktemp -d /tmp/latdiag_demo.XXXXXX)
+PGDATA_DIR=$WORK/data
+BG_PIDS=()
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    if [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 143 ] && [ -d "$WORK" ]; then
+        for f in "$WORK"/*.log; do
+            [ -s "$f" ] || continue
+            printf '\n--- last lines of %s ---\n' "$(basename "$f")" >&2
+            tail -n 20 "$f" >&2
+        done
+    fi
+    if [ -f "$PGDATA_DIR/postmaster.pid" ]; then
+        runuser -u "$RUNAS" -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m immediate -w stop >/dev/null 2>&1
+    fi
+    rm -rf "$WORK"
+    [ $rc -eq 0 ] || printf '\ndemo FAILED (exit %d); the cluster was removed\n' "$rc" >&2
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The unprivileged user reads the workload from its own copy (the repository
+# may live where it cannot read, e.g. under /root).
+cp -r "$DEMO_DIR" "$WORK/demo"
+chown -R "$RUNAS:" "$WORK"
+chmod 700 "$WORK"
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null || [ -e "/tmp/.s.PGSQL.$1" ] ||
+        [ -e "/var/run/postgresql/.s.PGSQL.$1" ]
+}
+PORT=54329
+while port_in_use "$PORT"; do
+    PORT=$((PORT + 1))
+    [ "$PORT" -lt 54429 ] || die "no free port in 54329..54428"
+done
+
+say "starting a throwaway cluster as user $RUNAS in $PGDATA_DIR (port $PORT)"
+as_user() { runuser -u "$RUNAS" -- "$@"; }
+as_user "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust -E UTF8 --locale=C --no-sync \
+    >"$WORK/initdb.log" 2>&1 || die "initdb failed"
+cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
+
+# postgres_latdiag demo
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$WORK'
+max_connections = 30
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_preload_libraries = 'postgres_latdiag'
+latdiag.track_planning = on
+EOF
+as_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
+    die "the server did not start"
+
+export PGHOST=$WORK PGPORT=$PORT
+run_psql() { as_user "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+as_user "$PGBIN/createdb" "$DB"
+run_psql -d "$DB" -c "CREATE EXTENSION postgres_latdiag"
+
+# --- 4. workload -------------------------------------------------------------------
+say "loading the shop: 5,000 users, 1,000 products, 50,000 orders, ~150,000 order items"
+run_psql -d "$DB" -f "$WORK/demo/schema.sql" >"$WORK/schema.log" 2>&1 || die "loading the schema failed"
+# Measure the workload only, not the data load (nor the reset itself).
+run_psql -d "$DB" -c "SET latdiag.enabled = off" -c "SELECT latdiag_reset()" >/dev/null
+
+say "running the workload for ${SECONDS_RUN}s: pgbench ($CLIENTS clients) + restock job + N+1 invoice script"
+S=$WORK/demo/pgbench
+as_user "$PGBIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" \
+    -f "$S/order_by_id.sql@40" \
+    -f "$S/user_by_id.sql@25" \
+    -f "$S/order_history.sql@15" \
+    -f "$S/checkout.sql@10" \
+    -f "$S/recommendations.sql@5" \
+    -f "$S/sales_report.sql@5" \
+    "$DB" >"$WORK/pgbench.log" 2>&1 &
+BG_PIDS+=($!); PGBENCH_PID=$!
+# The restock job: one client, 3 times a second, holds row locks for 150 ms.
+as_user "$PGBIN/pgbench" -n -c 1 -j 1 -R 3 -T "$SECONDS_RUN" -f "$S/restock.sql" \
+    "$DB" >"$WORK/restock.log" 2>&1 &
+BG_PIDS+=($!); RESTOCK_PID=$!
+# The N+1 loop renders 1,000 invoices a few seconds into the run.
+( sleep 3; run_psql -d "$DB" -f "$WORK/demo/n_plus_one.sql" >/dev/null 2>"$WORK/n_plus_one.log" ) &
+BG_PIDS+=($!); NPLUS1_PID=$!
+
+wait "$PGBENCH_PID" || die "pgbench failed"
+wait "$RESTOCK_PID" || die "pgbench (restock job) failed"
+wait "$NPLUS1_PID" || die "the N+1 script failed"
+BG_PIDS=()
+
+tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.log")
+tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.log" | head -n 1)
+echo "pgbench: ${tx:-?} transactions, ${tps:-?} tps; restock job: $(sed -n \
+    's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/restock.log") runs"
+
+# --- 5. diagnosis --------------------------------------------------------------------
+run_psql -d "$DB" -f "$WORK/demo/diagnosis.sql"
+
+printf '\ndemo finished in %ss; removing the throwaway cluster\n' "$(( $(date +%s) - START_TIME ))"

@@ -782,8 +782,14 @@ store_shutdown(int code, Datum arg)
 	pg_crc32c	crc;
 	bool		ok = true;
 
+	/*
+	 * A postmaster that exits with an error keeps nothing.  Like
+	 * pg_stat_statements, a fast or immediate shutdown exits normally and
+	 * saves; after a backend crash, shared memory is reinitialized and what
+	 * it held is lost.
+	 */
 	if (code != 0 || !store_ready())
-		return;					/* a crash: keep nothing, as the stats may be torn */
+		return;
 	if (!latdiag_save)
 	{
 		unlink(STORE_FILE);
@@ -926,10 +932,16 @@ store_load(void)
 		hdr.hist_per_octave != HIST_PER_OCTAVE ||
 		hdr.counters_size != sizeof(StoreCounters))
 	{
-		char		why[128];
+		char		why[160];
 
-		snprintf(why, sizeof(why), "format version %u, expected %u",
-				 hdr.version, STORE_FILE_VERSION);
+		if (hdr.version != STORE_FILE_VERSION)
+			snprintf(why, sizeof(why), "format version %u, expected %u",
+					 hdr.version, STORE_FILE_VERSION);
+		else
+			snprintf(why, sizeof(why),
+					 "layout (%u buckets, %u per octave, %u-byte counters) differs from this build's (%d, %d, %zu)",
+					 hdr.hist_buckets, hdr.hist_per_octave, hdr.counters_size,
+					 HIST_BUCKETS, HIST_PER_OCTAVE, sizeof(StoreCounters));
 		pfree(buf);
 		ignore_file(why);
 		return;

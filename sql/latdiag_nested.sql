@@ -62,6 +62,21 @@ SELECT ln_loop(3);
 SELECT toplevel, calls FROM latdiag_queries WHERE query LIKE 'SELECT v %FROM ln WHERE id = i' AND NOT toplevel;
 RESET latdiag.track;
 
+-- a parallel query is one call: workers record nothing of their own
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET force_parallel_mode = on;
+SELECT count(*) AS in_parallel FROM ln WHERE v > 10 AND id > 0;
+SELECT count(*) AS in_parallel FROM ln WHERE v > 20 AND id > 0;
+RESET force_parallel_mode;
+RESET min_parallel_table_scan_size;
+RESET parallel_tuple_cost;
+RESET parallel_setup_cost;
+RESET max_parallel_workers_per_gather;
+SELECT calls, rows FROM latdiag_queries WHERE query LIKE 'SELECT count(*) AS in_parallel%';
+
 DROP FUNCTION ln_loop(int);
 DROP FUNCTION ln_fail();
 DROP TABLE ln;

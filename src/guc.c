@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include "commands/explain.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -19,12 +20,27 @@ int			latdiag_track = LATDIAG_TRACK_TOP;
 bool		latdiag_track_utility = true;
 bool		latdiag_track_planning = false;
 bool		latdiag_save = true;
+int			latdiag_max_plans = 1000;
+int			latdiag_max_plan_length = 4096;
+int			latdiag_max_snapshots = 100;
+int			latdiag_max_snapshot_length = 32768;
+int			latdiag_snapshot_min_duration = 1000;
+int			latdiag_snapshot_format = EXPLAIN_FORMAT_TEXT;
+bool		latdiag_snapshot_timing = false;
+double		latdiag_snapshot_sample_rate = 0.01;
 
 static const struct config_enum_entry track_options[] =
 {
 	{"none", LATDIAG_TRACK_NONE, false},
 	{"top", LATDIAG_TRACK_TOP, false},
 	{"all", LATDIAG_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry format_options[] =
+{
+	{"text", EXPLAIN_FORMAT_TEXT, false},
+	{"json", EXPLAIN_FORMAT_JSON, false},
 	{NULL, 0, false}
 };
 
@@ -97,6 +113,91 @@ guc_define(void)
 							 &latdiag_save,
 							 true,
 							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_plans",
+							"Maximum number of (query, plan) pairs kept, and of plan changes.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_plans,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_plan_length",
+							"Maximum length in bytes of a stored EXPLAIN (COSTS OFF) plan text.",
+							"Longer plans are cut at this length and flagged plan_truncated.",
+							&latdiag_max_plan_length,
+							4096,
+							256,
+							1048576,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_snapshots",
+							"Maximum number of EXPLAIN ANALYZE snapshots kept.",
+							"When full, the snapshots of the fastest executions are evicted first.",
+							&latdiag_max_snapshots,
+							100,
+							10,
+							100000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_snapshot_length",
+							"Maximum length in bytes of one snapshot's plan.",
+							"Longer plans are cut at this length and flagged plan_truncated.",
+							&latdiag_max_snapshot_length,
+							32768,
+							1024,
+							10485760,
+							PGC_POSTMASTER,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.snapshot_min_duration",
+							"Executions at least this long get an EXPLAIN ANALYZE snapshot; -1 disables snapshots.",
+							"Later executions of a statement seen this slow are instrumented.",
+							&latdiag_snapshot_min_duration,
+							1000,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("latdiag.snapshot_format",
+							 "Format of snapshot plans: text or json.",
+							 NULL,
+							 &latdiag_snapshot_format,
+							 EXPLAIN_FORMAT_TEXT,
+							 format_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("latdiag.snapshot_timing",
+							 "Collects per-node timings in armed executions (costlier).",
+							 "Rows and buffers are always collected.",
+							 &latdiag_snapshot_timing,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("latdiag.snapshot_sample_rate",
+							 "Fraction of executions of statements never seen slow that are instrumented anyway.",
+							 "So that a statement slow for the first time is caught soon; 0 disables sampling.",
+							 &latdiag_snapshot_sample_rate,
+							 0.01,
+							 0.0,
+							 1.0,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

@@ -18,6 +18,14 @@ extern int	latdiag_track;
 extern bool latdiag_track_utility;
 extern bool latdiag_track_planning;
 extern bool latdiag_save;
+extern int	latdiag_max_plans;
+extern int	latdiag_max_plan_length;
+extern int	latdiag_max_snapshots;
+extern int	latdiag_max_snapshot_length;
+extern int	latdiag_snapshot_min_duration;
+extern int	latdiag_snapshot_format;
+extern bool latdiag_snapshot_timing;
+extern double latdiag_snapshot_sample_rate;
 
 extern void guc_define(void);
 

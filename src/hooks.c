@@ -24,6 +24,8 @@
 #include "guc.h"
 #include "hooks.h"
 #include "normalize.h"
+#include "plans.h"
+#include "snapshots.h"
 #include "store.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -68,6 +70,8 @@ latdiag_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	store_shmem_request();
+	plans_shmem_request();
+	snapshots_shmem_request();
 }
 
 static void
@@ -76,6 +80,8 @@ latdiag_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	store_shmem_startup();
+	plans_shmem_startup();
+	snapshots_shmem_startup();
 }
 
 static void
@@ -157,7 +163,10 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 		smp.rows = 0;
 		smp.bufusage = &bufusage;
 		smp.walusage = &walusage;
-		store_record(parse->queryId, exec_nesting == 0, STORE_PLAN, &smp,
+		smp.bucket = 0;
+		smp.planid = 0;
+		smp.slow = false;
+		(void) store_record(parse->queryId, exec_nesting == 0, STORE_PLAN, &smp,
 					 query_string, parse->stmt_location, parse->stmt_len);
 	}
 	return result;
@@ -166,6 +175,17 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 static void
 latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	uint64		queryid = queryDesc->plannedstmt->queryId;
+	bool		track = queryid != UINT64CONST(0) && tracked(exec_nesting);
+
+	/*
+	 * Arm for a snapshot: instrumentation has to be chosen now, before the
+	 * duration is known.
+	 */
+	if (track && latdiag_snapshot_min_duration >= 0 &&
+		(store_seen_slow(queryid, exec_nesting == 0) || snapshots_sampled()))
+		queryDesc->instrument_options |= snapshots_instrument_options();
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -175,8 +195,7 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * Measure Run and Finish with the executor's own total-time
 	 * instrumentation, shared with any other extension that set it up.
 	 */
-	if (queryDesc->plannedstmt->queryId != UINT64CONST(0) &&
-		tracked(exec_nesting) && queryDesc->totaltime == NULL)
+	if (track && queryDesc->totaltime == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 
@@ -231,6 +250,7 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		tracked(exec_nesting))
 	{
 		StoreSample smp;
+		uint64		previous_planid;
 
 		/* make sure the totals are final; harmless if already done */
 		InstrEndLoop(queryDesc->totaltime);
@@ -238,9 +258,19 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		smp.rows = queryDesc->estate->es_processed;
 		smp.bufusage = &queryDesc->totaltime->bufusage;
 		smp.walusage = &queryDesc->totaltime->walusage;
-		store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
-					 queryDesc->sourceText, queryDesc->plannedstmt->stmt_location,
-					 queryDesc->plannedstmt->stmt_len);
+		smp.bucket = hist_bucket(smp.ms);
+		smp.planid = plan_id(queryDesc->plannedstmt);
+		smp.slow = snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration);
+
+		previous_planid =
+			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
+						 queryDesc->sourceText,
+						 queryDesc->plannedstmt->stmt_location,
+						 queryDesc->plannedstmt->stmt_len);
+		plans_record(queryDesc, queryid, smp.planid, previous_planid, smp.ms,
+					 smp.bucket);
+		if (smp.slow)
+			snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
 	}
 
 	if (prev_ExecutorEnd)
@@ -329,8 +359,11 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			qc->nprocessed : 0;
 		smp.bufusage = &bufusage;
 		smp.walusage = &walusage;
-		store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
-					 queryString, pstmt->stmt_location, pstmt->stmt_len);
+		smp.bucket = 0;
+		smp.planid = 0;
+		smp.slow = false;
+		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
+							queryString, pstmt->stmt_location, pstmt->stmt_len);
 	}
 }
 

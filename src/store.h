@@ -52,9 +52,10 @@ typedef struct StoreCounters
 	int64		wal_records;
 	int64		wal_fpi;
 	uint64		wal_bytes;
-	double		usage;			/* eviction priority, decays on each pass */
 	TimestampTz first_seen;
 	TimestampTz last_seen;
+	uint64		last_planid;	/* plan of the last execution */
+	bool		seen_slow;		/* an execution reached snapshot_min_duration */
 } StoreCounters;
 
 /* A consistent copy of one entry, as the views read it. */
@@ -75,6 +76,9 @@ typedef struct StoreSample
 	uint64		rows;
 	const BufferUsage *bufusage;	/* may be NULL */
 	const WalUsage *walusage;	/* may be NULL */
+	int			bucket;			/* executions: hist_bucket(ms) */
+	uint64		planid;			/* executions: the plan's id */
+	bool		slow;			/* executions: long enough for a snapshot */
 } StoreSample;
 
 typedef enum StoreSampleKind
@@ -83,8 +87,14 @@ typedef enum StoreSampleKind
 	STORE_PLAN					/* a planning: counts a plan and its time */
 } StoreSampleKind;
 
+/* The data of one entry: guarded by the entry's spinlock. */
+typedef struct StoreData
+{
+	StoreCounters c;
+	LatdiagHistogram hist;
+} StoreData;
+
 /* shared memory */
-extern Size store_shmem_size(void);
 extern void store_shmem_request(void);
 extern void store_shmem_startup(void);
 extern bool store_ready(void);
@@ -93,8 +103,9 @@ extern void store_require_ready(void);
 /* capture, from the hooks */
 extern void store_note_parse(uint64 queryid, bool toplevel, const char *query,
 							 int loc, int len, JumbleState *jstate);
-extern void store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
-						 const StoreSample *s, const char *query, int loc, int len);
+extern uint64 store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
+						   const StoreSample *s, const char *query, int loc, int len);
+extern bool store_seen_slow(uint64 queryid, bool toplevel);
 
 /* reading and resetting, from the SQL functions */
 extern StoreRow *store_read(int *nrows, bool with_text);

@@ -14,19 +14,35 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
 #include "histogram.h"
+#include "plans.h"
+#include "snapshots.h"
 #include "store.h"
+#include "table.h"
 
 PG_FUNCTION_INFO_V1(latdiag_queries);
 PG_FUNCTION_INFO_V1(latdiag_latency_histogram);
 PG_FUNCTION_INFO_V1(latdiag_info);
 PG_FUNCTION_INFO_V1(latdiag_reset_all);
 PG_FUNCTION_INFO_V1(latdiag_reset);
+PG_FUNCTION_INFO_V1(latdiag_plans);
+PG_FUNCTION_INFO_V1(latdiag_plan_changes);
+PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
+PG_FUNCTION_INFO_V1(latdiag_explain);
 
-#define QUERIES_COLS 41
+/* What the views know about one (userid, dbid, queryid). */
+typedef struct QueryInfo
+{
+	TableKeyPrefix key;
+	int64		plan_count;
+	char	   *text;			/* normalized text, NULL if not in the store */
+} QueryInfo;
+
+#define QUERIES_COLS 42		/* 41 in version 1.0 of the SQL definitions */
 
 /* May the current user see every user's texts? */
 static bool
@@ -49,6 +65,82 @@ pct_datum(double v, bool *isnull)
 	return Float8GetDatumFast(v < 0 ? 0.0 : v);
 }
 
+/*
+ * A hash of (userid, dbid, queryid) -> plan count and normalized text, for
+ * the views that join the stores.
+ */
+static HTAB *
+query_info_map(bool with_plans, bool with_texts)
+{
+	HASHCTL		ctl;
+	HTAB	   *map;
+	int			n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(TableKeyPrefix);
+	ctl.entrysize = sizeof(QueryInfo);
+	ctl.hcxt = CurrentMemoryContext;
+	map = hash_create("latdiag query info", 256, &ctl,
+					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	if (with_plans)
+	{
+		PlanRow    *plans = plans_read(&n, false);
+
+		for (int i = 0; i < n; i++)
+		{
+			TableKeyPrefix k;
+			QueryInfo  *qi;
+			bool		found;
+
+			memset(&k, 0, sizeof(k));
+			k.userid = plans[i].key.userid;
+			k.dbid = plans[i].key.dbid;
+			k.queryid = plans[i].key.queryid;
+			qi = hash_search(map, &k, HASH_ENTER, &found);
+			if (!found)
+				qi->text = NULL, qi->plan_count = 0;
+			qi->plan_count++;
+		}
+		pfree(plans);
+	}
+	if (with_texts)
+	{
+		StoreRow   *rows = store_read(&n, true);
+
+		for (int i = 0; i < n; i++)
+		{
+			TableKeyPrefix k;
+			QueryInfo  *qi;
+			bool		found;
+
+			memset(&k, 0, sizeof(k));
+			k.userid = rows[i].key.userid;
+			k.dbid = rows[i].key.dbid;
+			k.queryid = rows[i].key.queryid;
+			qi = hash_search(map, &k, HASH_ENTER, &found);
+			if (!found)
+				qi->text = NULL, qi->plan_count = 0;
+			if (qi->text == NULL)
+				qi->text = rows[i].text;	/* the rows stay allocated */
+		}
+	}
+	return map;
+}
+
+/* The QueryInfo of (userid, dbid, queryid), or NULL. */
+static QueryInfo *
+query_info(HTAB *map, Oid userid, Oid dbid, uint64 queryid)
+{
+	TableKeyPrefix k;
+
+	memset(&k, 0, sizeof(k));
+	k.userid = userid;
+	k.dbid = dbid;
+	k.queryid = queryid;
+	return hash_search(map, &k, HASH_FIND, NULL);
+}
+
 /* SRF behind the latdiag_queries view. */
 Datum
 latdiag_queries(PG_FUNCTION_ARGS)
@@ -59,10 +151,12 @@ latdiag_queries(PG_FUNCTION_ARGS)
 	bool		sees_all;
 	StoreRow   *rows;
 	int			nrows;
+	HTAB	   *plan_counts;
 
 	store_require_ready();
 	InitMaterializedSRF(fcinfo, 0);
 	sees_all = reader_sees_all();
+	plan_counts = query_info_map(true, false);
 	rows = store_read(&nrows, showtext);
 
 	for (int r = 0; r < nrows; r++)
@@ -128,6 +222,12 @@ latdiag_queries(PG_FUNCTION_ARGS)
 										  ObjectIdGetDatum(0), Int32GetDatum(-1));
 		values[i++] = TimestampTzGetDatum(c->first_seen);
 		values[i++] = TimestampTzGetDatum(c->last_seen);
+		{
+			QueryInfo  *qi = query_info(plan_counts, row->key.userid,
+										row->key.dbid, row->key.queryid);
+
+			values[i++] = Int64GetDatumFast(qi ? qi->plan_count : (int64) 0);
+		}
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -175,16 +275,22 @@ latdiag_latency_histogram(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The row behind the latdiag_info view. */
+/* The row behind the latdiag_info view (7 columns in version 1.0). */
 Datum
 latdiag_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[15];
+	bool		nulls[15] = {false};
 	int64		entries,
 				evictions,
-				truncated;
+				truncated,
+				nplans,
+				plan_evictions,
+				nchanges,
+				change_evictions,
+				nsnapshots,
+				snapshot_evictions;
 	TimestampTz stats_reset;
 	Size		shmem;
 
@@ -193,6 +299,10 @@ latdiag_info(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 
 	store_info(&entries, &evictions, &truncated, &stats_reset, &shmem);
+	plans_info(&nplans, &plan_evictions, &nchanges, &change_evictions);
+	snapshots_info(&nsnapshots, &snapshot_evictions);
+	if (tupdesc->natts > 7)
+		shmem += plans_shmem_size() + snapshots_shmem_size();
 	values[0] = Int64GetDatum(entries);
 	values[1] = Int64GetDatum(latdiag_max_queries);
 	values[2] = Int64GetDatum(evictions);
@@ -200,6 +310,14 @@ latdiag_info(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(latdiag_max_query_length);
 	values[5] = Int64GetDatum((int64) shmem);
 	values[6] = TimestampTzGetDatum(stats_reset);
+	values[7] = Int64GetDatum(nplans);
+	values[8] = Int64GetDatum(latdiag_max_plans);
+	values[9] = Int64GetDatum(plan_evictions);
+	values[10] = Int64GetDatum(nchanges);
+	values[11] = Int64GetDatum(change_evictions);
+	values[12] = Int64GetDatum(nsnapshots);
+	values[13] = Int64GetDatum(latdiag_max_snapshots);
+	values[14] = Int64GetDatum(snapshot_evictions);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -210,6 +328,8 @@ latdiag_reset_all(PG_FUNCTION_ARGS)
 {
 	store_require_ready();
 	store_reset(InvalidOid, InvalidOid, 0);
+	plans_reset(InvalidOid, InvalidOid, 0);
+	snapshots_reset(InvalidOid, InvalidOid, 0);
 	PG_RETURN_VOID();
 }
 
@@ -224,5 +344,255 @@ latdiag_reset(PG_FUNCTION_ARGS)
 				 errmsg("latdiag_reset: userid, dbid and queryid must not be NULL"),
 				 errhint("Pass 0 to match any value, or call latdiag_reset() to reset everything.")));
 	store_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	plans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	snapshots_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
+}
+
+/* SRF behind the latdiag_plans view. */
+Datum
+latdiag_plans(PG_FUNCTION_ARGS)
+{
+	bool		showtext = PG_GETARG_BOOL(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	PlanRow    *rows;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = plans_read(&nrows, showtext);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		PlanRow    *p = &rows[r];
+		Datum		values[16];
+		bool		nulls[16];
+		bool		visible = sees_all || p->key.userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(p->key.userid);
+		values[i++] = ObjectIdGetDatum(p->key.dbid);
+		if (visible)
+			values[i++] = Int64GetDatumFast((int64) p->key.queryid);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatumFast((int64) p->key.planid);
+		values[i++] = Int64GetDatumFast(p->calls);
+		values[i++] = Float8GetDatumFast(p->total_exec);
+		values[i++] = Float8GetDatumFast(p->min_exec);
+		values[i++] = Float8GetDatumFast(p->max_exec);
+		values[i++] = Float8GetDatumFast(p->mean_exec);
+		for (int k = 0; k < 3; k++)
+		{
+			values[i] = pct_datum(p->pct[k], &nulls[i]);
+			i++;
+		}
+		values[i++] = TimestampTzGetDatum(p->first_seen);
+		values[i++] = TimestampTzGetDatum(p->last_seen);
+		if (!showtext)
+			nulls[i++] = true;
+		else if (visible)
+			values[i++] = PointerGetDatum(cstring_to_text_with_len(p->text, p->text_len));
+		else
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		values[i++] = BoolGetDatum(p->truncated);
+		Assert(i == 16);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* The PlanRow of (userid, dbid, queryid, planid) in rows, or NULL. */
+static PlanRow *
+find_plan(PlanRow *rows, int n, Oid userid, Oid dbid, uint64 queryid, uint64 planid)
+{
+	for (int i = 0; i < n; i++)
+		if (rows[i].key.planid == planid && rows[i].key.queryid == queryid &&
+			rows[i].key.userid == userid && rows[i].key.dbid == dbid)
+			return &rows[i];
+	return NULL;
+}
+
+/* SRF behind the latdiag_plan_changes view: every recorded switch. */
+Datum
+latdiag_plan_changes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	PlanChangeRow *changes;
+	PlanRow    *plans;
+	HTAB	   *texts;
+	int			nchanges,
+				nplans;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	changes = plans_read_changes(&nchanges);
+	plans = plans_read(&nplans, false);
+	texts = query_info_map(false, true);
+
+	for (int r = 0; r < nchanges; r++)
+	{
+		PlanChangeRow *c = &changes[r];
+		PlanRow    *oldp = find_plan(plans, nplans, c->userid, c->dbid, c->queryid, c->old_planid);
+		PlanRow    *newp = find_plan(plans, nplans, c->userid, c->dbid, c->queryid, c->new_planid);
+		QueryInfo  *qi = query_info(texts, c->userid, c->dbid, c->queryid);
+		bool		visible = sees_all || c->userid == reader;
+		Datum		values[15];
+		bool		nulls[15];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(c->userid);
+		values[i++] = ObjectIdGetDatum(c->dbid);
+		if (visible)
+			values[i++] = Int64GetDatumFast((int64) c->queryid);
+		else
+			nulls[i++] = true;
+		if (!visible)
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		else if (qi && qi->text)
+			values[i++] = CStringGetTextDatum(qi->text);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatumFast((int64) c->old_planid);
+		values[i++] = Int64GetDatumFast((int64) c->new_planid);
+		if (oldp && oldp->calls > 0)
+			values[i++] = Float8GetDatumFast(oldp->mean_exec);
+		else
+			nulls[i++] = true;
+		if (newp && newp->calls > 0)
+			values[i++] = Float8GetDatumFast(newp->mean_exec);
+		else
+			nulls[i++] = true;
+		if (oldp)
+			values[i] = pct_datum(oldp->pct[1], &nulls[i]);
+		else
+			nulls[i] = true;
+		i++;
+		if (newp)
+			values[i] = pct_datum(newp->pct[1], &nulls[i]);
+		else
+			nulls[i] = true;
+		i++;
+		values[i++] = TimestampTzGetDatum(c->changed_at);
+		values[i++] = Int64GetDatumFast(c->changes);
+		values[i++] = Int64GetDatumFast(oldp ? oldp->calls : (int64) 0);
+		values[i++] = Int64GetDatumFast(newp ? newp->calls : (int64) 0);
+		/* slower: the new plan's mean is above the old one's */
+		if (oldp && newp && oldp->calls > 0 && newp->calls > 0)
+			values[i++] = BoolGetDatum(newp->mean_exec > oldp->mean_exec);
+		else
+			nulls[i++] = true;
+		Assert(i == 15);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* SRF behind the latdiag_explain_snapshots view. */
+Datum
+latdiag_explain_snapshots(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	SnapshotRow *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = snapshots_read(&nrows);
+	texts = sees_all ? NULL : query_info_map(false, true);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		SnapshotRow *sn = &rows[r];
+		bool		own = sn->userid == reader;
+		Datum		values[10];
+		bool		nulls[10];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = Int64GetDatumFast(sn->snapshot_id);
+		values[i++] = TimestampTzGetDatum(sn->captured_at);
+		values[i++] = ObjectIdGetDatum(sn->userid);
+		values[i++] = ObjectIdGetDatum(sn->dbid);
+		if (sees_all || own)
+			values[i++] = Int64GetDatumFast((int64) sn->queryid);
+		else
+			nulls[i++] = true;
+		values[i++] = Int64GetDatumFast((int64) sn->planid);
+		values[i++] = Float8GetDatumFast(sn->exec_ms);
+
+		/*
+		 * The text as executed carries constants: privileged readers only.
+		 * Others see the normalized text of their own statements.
+		 */
+		if (sees_all)
+			values[i++] = CStringGetTextDatum(sn->query);
+		else if (own)
+		{
+			QueryInfo  *qi = query_info(texts, sn->userid, sn->dbid, sn->queryid);
+
+			if (qi && qi->text)
+				values[i++] = CStringGetTextDatum(qi->text);
+			else
+				nulls[i++] = true;
+		}
+		else
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		if (sees_all || own)
+			values[i++] = CStringGetTextDatum(sn->plan);
+		else
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		values[i++] = BoolGetDatum(sn->plan_truncated);
+		Assert(i == 10);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* latdiag_explain(queryid): the plan of the slowest snapshot you may see. */
+Datum
+latdiag_explain(PG_FUNCTION_ARGS)
+{
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	SnapshotRow *rows;
+	SnapshotRow *worst = NULL;
+	uint64		queryid;
+	int			nrows;
+
+	store_require_ready();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("latdiag_explain: queryid must not be NULL"),
+				 errhint("Pass a queryid from the latdiag_explain_snapshots view.")));
+	queryid = (uint64) PG_GETARG_INT64(0);
+	sees_all = reader_sees_all();
+	rows = snapshots_read(&nrows);
+	for (int r = 0; r < nrows; r++)
+	{
+		if (rows[r].queryid != queryid || (!sees_all && rows[r].userid != reader))
+			continue;
+		if (worst == NULL || rows[r].exec_ms > worst->exec_ms)
+			worst = &rows[r];
+	}
+	if (worst == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("latdiag_explain: no snapshot for queryid %lld",
+						(long long) queryid),
+				 errhint("Snapshots are taken of executions slower than latdiag.snapshot_min_duration; see latdiag_explain_snapshots.")));
+	PG_RETURN_TEXT_P(cstring_to_text(worst->plan));
 }

@@ -1,0 +1,20 @@
+-- Upgrades: version 1.0 installs and works with the current library, then
+-- ALTER EXTENSION ... UPDATE walks it to the default version.
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE latdiag_upgrade;
+\c latdiag_upgrade
+CREATE EXTENSION postgres_latdiag VERSION '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
+-- the 1.0 definitions read fine through the newer library
+SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'latdiag_queries'::regclass AND attnum > 0;
+SELECT count(*) >= 0 AS readable FROM latdiag_queries;
+SELECT max_entries FROM latdiag_info;
+ALTER EXTENSION postgres_latdiag UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
+SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'latdiag_queries'::regclass AND attnum > 0;
+SELECT count(*) >= 0 AS plans_readable FROM latdiag_plans;
+SELECT count(*) >= 0 AS changes_readable FROM latdiag_plan_changes;
+SELECT count(*) >= 0 AS snapshots_readable FROM latdiag_explain_snapshots;
+SELECT max_entries, max_plans, max_snapshots FROM latdiag_info;
+\c :regress_db
+DROP DATABASE latdiag_upgrade;

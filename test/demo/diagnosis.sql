@@ -53,6 +53,37 @@ SELECT lower_ms AS "from ms", upper_ms AS "to ms", count,
 \endif
 
 \echo
+\echo '=== plan changes: queries that switched to a slower plan ==='
+\echo
+SELECT round(old_mean_exec_time::numeric, 2) AS old_mean,
+       round(new_mean_exec_time::numeric, 2) AS new_mean,
+       changes, changed_at::time(0) AS last_change,
+       left(regexp_replace(btrim(query), '\s+', ' ', 'g'), 70) AS query
+  FROM latdiag_plan_changes
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ ORDER BY new_mean_exec_time / greatest(old_mean_exec_time, 0.001) DESC
+ LIMIT 5;
+
+-- The slowest EXPLAIN ANALYZE snapshot of the query with the worst p99.
+SELECT s.queryid AS snap_queryid, round(s.exec_time::numeric, 1) AS snap_ms,
+       left(regexp_replace(btrim(s.query), '\s+', ' ', 'g'), 100) AS snap_query
+  FROM latdiag_explain_snapshots s
+ WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ ORDER BY s.exec_time DESC
+ LIMIT 1 \gset
+\if :{?snap_queryid}
+\echo
+\echo '=== EXPLAIN ANALYZE of the slowest captured execution (' :snap_ms 'ms) ==='
+\echo :snap_query
+\echo
+\pset format unaligned
+\pset tuples_only on
+SELECT latdiag_explain(:snap_queryid);
+\pset tuples_only off
+\pset format aligned
+\endif
+
+\echo
 \echo '=== store (latdiag_info) ==='
 \echo
 \x on

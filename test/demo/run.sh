@@ -131,6 +131,7 @@ synchronous_commit = off
 full_page_writes = off
 shared_preload_libraries = 'postgres_latdiag'
 latdiag.track_planning = on
+latdiag.snapshot_min_duration = 100   # the demo's slow tails are 100-600 ms
 EOF
 as_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
     die "the server did not start"

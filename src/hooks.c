@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "optimizer/planner.h"
@@ -43,6 +44,46 @@ static int	exec_nesting = 0;
 
 /* Current nesting depth of planner calls. */
 static int	plan_nesting = 0;
+
+/* Time, buffer and WAL use of a planning or utility statement. */
+typedef struct Measure
+{
+	instr_time	start;
+	BufferUsage bufusage_start;
+	WalUsage	walusage_start;
+	BufferUsage bufusage;
+	WalUsage	walusage;
+} Measure;
+
+static inline void
+measure_start(Measure *m)
+{
+	m->bufusage_start = pgBufferUsage;
+	m->walusage_start = pgWalUsage;
+	INSTR_TIME_SET_CURRENT(m->start);
+}
+
+/* Fill in a sample with what was used since measure_start. */
+static inline void
+measure_stop(Measure *m, StoreSample *smp)
+{
+	instr_time	duration;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, m->start);
+	memset(&m->bufusage, 0, sizeof(BufferUsage));
+	BufferUsageAccumDiff(&m->bufusage, &pgBufferUsage, &m->bufusage_start);
+	memset(&m->walusage, 0, sizeof(WalUsage));
+	WalUsageAccumDiff(&m->walusage, &pgWalUsage, &m->walusage_start);
+
+	smp->ms = INSTR_TIME_GET_MILLISEC(duration);
+	smp->rows = 0;
+	smp->bufusage = &m->bufusage;
+	smp->walusage = &m->walusage;
+	smp->bucket = 0;
+	smp->planid = 0;
+	smp->slow = false;
+}
 
 /* Is a statement at this nesting level tracked? */
 static inline bool
@@ -105,13 +146,7 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 				ParamListInfo boundParams)
 {
 	PlannedStmt *result;
-	instr_time	start,
-				duration;
-	BufferUsage bufusage_start,
-				bufusage;
-	WalUsage	walusage_start,
-				walusage;
-	StoreSample smp;
+	Measure		m;
 	volatile bool measure;
 
 	/* planning is not measured: the planner level is not needed either */
@@ -126,13 +161,8 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	measure = query_string && parse->queryId != UINT64CONST(0) &&
 		tracked(exec_nesting + plan_nesting);
-
 	if (measure)
-	{
-		bufusage_start = pgBufferUsage;
-		walusage_start = pgWalUsage;
-		INSTR_TIME_SET_CURRENT(start);
-	}
+		measure_start(&m);
 
 	plan_nesting++;
 	PG_TRY();
@@ -152,22 +182,11 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	if (measure)
 	{
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		memset(&bufusage, 0, sizeof(BufferUsage));
-		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
-		memset(&walusage, 0, sizeof(WalUsage));
-		WalUsageAccumDiff(&walusage, &pgWalUsage, &walusage_start);
+		StoreSample smp;
 
-		smp.ms = INSTR_TIME_GET_MILLISEC(duration);
-		smp.rows = 0;
-		smp.bufusage = &bufusage;
-		smp.walusage = &walusage;
-		smp.bucket = 0;
-		smp.planid = 0;
-		smp.slow = false;
+		measure_stop(&m, &smp);
 		(void) store_record(parse->queryId, exec_nesting == 0, STORE_PLAN, &smp,
-					 query_string, parse->stmt_location, parse->stmt_len);
+							query_string, parse->stmt_location, parse->stmt_len);
 	}
 	return result;
 }
@@ -267,16 +286,40 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 						 queryDesc->sourceText,
 						 queryDesc->plannedstmt->stmt_location,
 						 queryDesc->plannedstmt->stmt_len);
-		plans_record(queryDesc, queryid, smp.planid, previous_planid, smp.ms,
-					 smp.bucket);
-		if (smp.slow)
-			snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
+
+		/*
+		 * Plans and snapshots may run EXPLAIN, which reads the catalogs:
+		 * only inside a transaction in progress (an executor can be shut
+		 * down during abort).
+		 */
+		if (IsTransactionState())
+		{
+			plans_record(queryDesc, queryid, smp.planid, previous_planid,
+						 smp.ms, smp.bucket);
+			if (smp.slow)
+				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
+		}
 	}
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+}
+
+/* The previous ProcessUtility hook, or the standard one. */
+static inline void
+next_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
 }
 
 static void
@@ -288,22 +331,13 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	volatile uint64 queryid = pstmt->queryId;
 	bool		measure;
-	instr_time	start,
-				duration;
-	BufferUsage bufusage_start,
-				bufusage;
-	WalUsage	walusage_start,
-				walusage;
+	Measure		m;
 
 	/* EXECUTE and friends are transparent: no level, no utility entry */
 	if (utility_wraps_prepared(parsetree))
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		next_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
 		return;
 	}
 
@@ -318,21 +352,13 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	measure = latdiag_track_utility && queryid != UINT64CONST(0) &&
 		tracked(exec_nesting);
 	if (measure)
-	{
-		bufusage_start = pgBufferUsage;
-		walusage_start = pgWalUsage;
-		INSTR_TIME_SET_CURRENT(start);
-	}
+		measure_start(&m);
 
 	exec_nesting++;
 	PG_TRY();
 	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-									params, queryEnv, dest, qc);
+		next_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
 	}
 	PG_FINALLY();
 	{
@@ -344,24 +370,12 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		StoreSample smp;
 
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		memset(&bufusage, 0, sizeof(BufferUsage));
-		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
-		memset(&walusage, 0, sizeof(WalUsage));
-		WalUsageAccumDiff(&walusage, &pgWalUsage, &walusage_start);
-
-		smp.ms = INSTR_TIME_GET_MILLISEC(duration);
-		smp.rows = (qc && (qc->commandTag == CMDTAG_COPY ||
-						   qc->commandTag == CMDTAG_FETCH ||
-						   qc->commandTag == CMDTAG_SELECT ||
-						   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW)) ?
-			qc->nprocessed : 0;
-		smp.bufusage = &bufusage;
-		smp.walusage = &walusage;
-		smp.bucket = 0;
-		smp.planid = 0;
-		smp.slow = false;
+		measure_stop(&m, &smp);
+		if (qc && (qc->commandTag == CMDTAG_COPY ||
+				   qc->commandTag == CMDTAG_FETCH ||
+				   qc->commandTag == CMDTAG_SELECT ||
+				   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
+			smp.rows = qc->nprocessed;
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
 	}

@@ -65,6 +65,27 @@ pct_datum(double v, bool *isnull)
 	return Float8GetDatumFast(v < 0 ? 0.0 : v);
 }
 
+/* The QueryInfo of (userid, dbid, queryid), created empty if missing. */
+static QueryInfo *
+query_info_enter(HTAB *map, Oid userid, Oid dbid, uint64 queryid)
+{
+	TableKeyPrefix k;
+	QueryInfo  *qi;
+	bool		found;
+
+	memset(&k, 0, sizeof(k));
+	k.userid = userid;
+	k.dbid = dbid;
+	k.queryid = queryid;
+	qi = hash_search(map, &k, HASH_ENTER, &found);
+	if (!found)
+	{
+		qi->plan_count = 0;
+		qi->text = NULL;
+	}
+	return qi;
+}
+
 /*
  * A hash of (userid, dbid, queryid) -> plan count and normalized text, for
  * the views that join the stores.
@@ -88,20 +109,8 @@ query_info_map(bool with_plans, bool with_texts)
 		PlanRow    *plans = plans_read(&n, false);
 
 		for (int i = 0; i < n; i++)
-		{
-			TableKeyPrefix k;
-			QueryInfo  *qi;
-			bool		found;
-
-			memset(&k, 0, sizeof(k));
-			k.userid = plans[i].key.userid;
-			k.dbid = plans[i].key.dbid;
-			k.queryid = plans[i].key.queryid;
-			qi = hash_search(map, &k, HASH_ENTER, &found);
-			if (!found)
-				qi->text = NULL, qi->plan_count = 0;
-			qi->plan_count++;
-		}
+			query_info_enter(map, plans[i].key.userid, plans[i].key.dbid,
+							 plans[i].key.queryid)->plan_count++;
 		pfree(plans);
 	}
 	if (with_texts)
@@ -110,17 +119,10 @@ query_info_map(bool with_plans, bool with_texts)
 
 		for (int i = 0; i < n; i++)
 		{
-			TableKeyPrefix k;
-			QueryInfo  *qi;
-			bool		found;
+			QueryInfo  *qi = query_info_enter(map, rows[i].key.userid,
+											  rows[i].key.dbid,
+											  rows[i].key.queryid);
 
-			memset(&k, 0, sizeof(k));
-			k.userid = rows[i].key.userid;
-			k.dbid = rows[i].key.dbid;
-			k.queryid = rows[i].key.queryid;
-			qi = hash_search(map, &k, HASH_ENTER, &found);
-			if (!found)
-				qi->text = NULL, qi->plan_count = 0;
 			if (qi->text == NULL)
 				qi->text = rows[i].text;	/* the rows stay allocated */
 		}

@@ -60,7 +60,9 @@ SELECT r.rolname = current_user AS own, s.query, s.queryid IS NOT NULL AS has_qu
        s.plan = '<insufficient privilege>' AS plan_hidden
   FROM latdiag_explain_snapshots s JOIN pg_roles r ON r.oid = s.userid
  ORDER BY own;
+\set VERBOSITY sqlstate
 SELECT latdiag_explain(:q_slow);
+\set VERBOSITY default
 RESET ROLE;
 REVOKE SELECT ON ls FROM regress_latdiag_snap;
 DROP ROLE regress_latdiag_snap;

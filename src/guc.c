@@ -28,6 +28,9 @@ int			latdiag_snapshot_min_duration = 1000;
 int			latdiag_snapshot_format = EXPLAIN_FORMAT_TEXT;
 bool		latdiag_snapshot_timing = false;
 double		latdiag_snapshot_sample_rate = 0.01;
+int			latdiag_max_seq_scans = 1000;
+int			latdiag_large_table_rows = 10000;
+double		latdiag_seq_scan_max_selectivity = 0.1;
 
 static const struct config_enum_entry track_options[] =
 {
@@ -198,6 +201,39 @@ guc_define(void)
 							 0.0,
 							 1.0,
 							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_seq_scans",
+							"Maximum number of (statement, table) seq-scan entries kept.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_seq_scans,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.large_table_rows",
+							"Sequential scans of tables with at least this many rows are attributed to their statements; -1 disables.",
+							"Checked when a plan is first seen, against the planner's estimate of the table's rows.",
+							&latdiag_large_table_rows,
+							10000,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("latdiag.seq_scan_max_selectivity",
+							 "A sequential scan returning more than this fraction of the rows it reads is not flagged as a problem.",
+							 "Above it, reading the table sequentially is usually cheaper than an index.",
+							 &latdiag_seq_scan_max_selectivity,
+							 0.1,
+							 0.0,
+							 1.0,
+							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
 

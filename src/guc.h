@@ -26,6 +26,9 @@ extern int	latdiag_snapshot_min_duration;
 extern int	latdiag_snapshot_format;
 extern bool latdiag_snapshot_timing;
 extern double latdiag_snapshot_sample_rate;
+extern int	latdiag_max_seq_scans;
+extern int	latdiag_large_table_rows;
+extern double latdiag_seq_scan_max_selectivity;
 
 extern void guc_define(void);
 

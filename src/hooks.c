@@ -26,6 +26,7 @@
 #include "hooks.h"
 #include "normalize.h"
 #include "plans.h"
+#include "scans.h"
 #include "snapshots.h"
 #include "store.h"
 
@@ -113,6 +114,7 @@ latdiag_shmem_request(void)
 	store_shmem_request();
 	plans_shmem_request();
 	snapshots_shmem_request();
+	scans_shmem_request();
 }
 
 static void
@@ -123,6 +125,7 @@ latdiag_shmem_startup(void)
 	store_shmem_startup();
 	plans_shmem_startup();
 	snapshots_shmem_startup();
+	scans_shmem_startup();
 }
 
 static void
@@ -294,8 +297,20 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		 */
 		if (IsTransactionState())
 		{
-			plans_record(queryDesc, queryid, smp.planid, previous_planid,
-						 smp.ms, smp.bucket);
+			Oid			scan_relids[SCANS_PER_PLAN];
+			bool		new_plan;
+			int			nscans;
+
+			nscans = plans_record(queryDesc, queryid, smp.planid,
+								  previous_planid, smp.ms, smp.bucket,
+								  &new_plan, scan_relids);
+			if (new_plan)
+			{
+				nscans = scans_on_new_plan(queryDesc, queryid, scan_relids);
+				plans_set_scans(queryid, smp.planid, scan_relids, nscans);
+			}
+			if (nscans > 0)
+				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
 			if (smp.slow)
 				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
 		}

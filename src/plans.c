@@ -29,7 +29,7 @@
 
 #define PLANS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_plans.stat"
 #define CHANGES_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_plan_changes.stat"
-#define PLANS_FILE_VERSION	1
+#define PLANS_FILE_VERSION	2
 
 typedef struct PlanData
 {
@@ -40,6 +40,8 @@ typedef struct PlanData
 	double		mean_exec;
 	TimestampTz first_seen;
 	TimestampTz last_seen;
+	int32		nscans;			/* seq scans of large tables (scans.c) */
+	Oid			scan_relids[SCANS_PER_PLAN];
 	LatdiagHistogram hist;
 } PlanData;
 
@@ -332,22 +334,26 @@ plan_accumulate(PlanData *d, double ms, int bucket)
 
 /*
  * Record one execution of (queryid, planid), capturing the plan's text when
- * the plan is first seen, and the switch from previous_planid if the query
- * ran another plan last time.
+ * the plan is first seen (*is_new), and the switch from previous_planid if
+ * the query ran another plan last time.  Returns the number of large-table
+ * seq scans the plan has, with their relations in scan_relids.
  */
-void
+int
 plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
-			 uint64 previous_planid, double ms, int bucket)
+			 uint64 previous_planid, double ms, int bucket, bool *is_new,
+			 Oid *scan_relids)
 {
 	PlanKey		key;
 	uint32		hint = (uint32) (planid ^ queryid ^ (planid >> 32));
 	PlanData   *d;
+	int			nscans;
 
 	key.userid = GetUserId();
 	key.dbid = MyDatabaseId;
 	key.queryid = queryid;
 	key.planid = planid;
 
+	*is_new = false;
 	d = table_lock(plans, &key, hint);
 	if (d == NULL)
 	{
@@ -357,11 +363,16 @@ plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
 		d = table_create_lock(plans, &key, hint, text, len);
 		pfree(text);
 		if (d == NULL)
-			return;
+			return 0;
 		if (d->first_seen == 0)
+		{
 			d->first_seen = GetCurrentTimestamp();
+			*is_new = true;
+		}
 	}
 	plan_accumulate(d, ms, bucket);
+	nscans = d->nscans;
+	memcpy(scan_relids, d->scan_relids, sizeof(Oid) * nscans);
 	table_unlock(plans, d, 1.0);
 
 	if (previous_planid != 0 && previous_planid != planid)
@@ -378,12 +389,33 @@ plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
 		cd = table_lock(changes, &ck, chint);
 		if (cd == NULL)
 			cd = table_create_lock(changes, &ck, chint, NULL, 0);
-		if (cd == NULL)
-			return;
-		cd->changes++;
-		cd->changed_at = GetCurrentTimestamp();
-		table_unlock(changes, cd, 1.0);
+		if (cd != NULL)
+		{
+			cd->changes++;
+			cd->changed_at = GetCurrentTimestamp();
+			table_unlock(changes, cd, 1.0);
+		}
 	}
+	return nscans;
+}
+
+/* Remember the large-table seq scans of a plan (found when it was new). */
+void
+plans_set_scans(uint64 queryid, uint64 planid, const Oid *relids, int nrelids)
+{
+	PlanKey		key;
+	PlanData   *d;
+
+	key.userid = GetUserId();
+	key.dbid = MyDatabaseId;
+	key.queryid = queryid;
+	key.planid = planid;
+	d = table_lock(plans, &key, (uint32) (planid ^ queryid ^ (planid >> 32)));
+	if (d == NULL)
+		return;
+	d->nscans = Min(nrelids, SCANS_PER_PLAN);
+	memcpy(d->scan_relids, relids, sizeof(Oid) * d->nscans);
+	table_unlock(plans, d, 0);
 }
 
 /* table_read callback: one PlanRow. */

@@ -8,6 +8,7 @@
 #include "nodes/plannodes.h"
 
 #include "histogram.h"
+#include "scans.h"
 
 typedef struct PlanKey
 {
@@ -54,8 +55,11 @@ extern void plans_shmem_request(void);
 extern void plans_shmem_startup(void);
 extern Size plans_shmem_size(void);
 
-extern void plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
-						 uint64 previous_planid, double ms, int bucket);
+extern int	plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
+						 uint64 previous_planid, double ms, int bucket,
+						 bool *is_new, Oid *scan_relids);
+extern void plans_set_scans(uint64 queryid, uint64 planid, const Oid *relids,
+							int nrelids);
 
 extern PlanRow *plans_read(int *nrows, bool with_text);
 extern PlanChangeRow *plans_read_changes(int *nrows);

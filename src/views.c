@@ -20,7 +20,10 @@
 #include "guc.h"
 #include "histogram.h"
 #include "plans.h"
+#include "scans.h"
 #include "snapshots.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
 #include "store.h"
 #include "table.h"
 
@@ -33,6 +36,7 @@ PG_FUNCTION_INFO_V1(latdiag_plans);
 PG_FUNCTION_INFO_V1(latdiag_plan_changes);
 PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
 PG_FUNCTION_INFO_V1(latdiag_explain);
+PG_FUNCTION_INFO_V1(latdiag_seq_scans);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -277,13 +281,13 @@ latdiag_latency_histogram(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The row behind the latdiag_info view (7 columns in version 1.0). */
+/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1). */
 Datum
 latdiag_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[15];
-	bool		nulls[15] = {false};
+	Datum		values[18];
+	bool		nulls[18] = {false};
 	int64		entries,
 				evictions,
 				truncated,
@@ -292,7 +296,9 @@ latdiag_info(PG_FUNCTION_ARGS)
 				nchanges,
 				change_evictions,
 				nsnapshots,
-				snapshot_evictions;
+				snapshot_evictions,
+				nscans,
+				scan_evictions;
 	TimestampTz stats_reset;
 	Size		shmem;
 
@@ -303,8 +309,11 @@ latdiag_info(PG_FUNCTION_ARGS)
 	store_info(&entries, &evictions, &truncated, &stats_reset, &shmem);
 	plans_info(&nplans, &plan_evictions, &nchanges, &change_evictions);
 	snapshots_info(&nsnapshots, &snapshot_evictions);
+	scans_info(&nscans, &scan_evictions);
 	if (tupdesc->natts > 7)
 		shmem += plans_shmem_size() + snapshots_shmem_size();
+	if (tupdesc->natts > 15)
+		shmem += scans_shmem_size();
 	values[0] = Int64GetDatum(entries);
 	values[1] = Int64GetDatum(latdiag_max_queries);
 	values[2] = Int64GetDatum(evictions);
@@ -320,6 +329,9 @@ latdiag_info(PG_FUNCTION_ARGS)
 	values[12] = Int64GetDatum(nsnapshots);
 	values[13] = Int64GetDatum(latdiag_max_snapshots);
 	values[14] = Int64GetDatum(snapshot_evictions);
+	values[15] = Int64GetDatum(nscans);
+	values[16] = Int64GetDatum(latdiag_max_seq_scans);
+	values[17] = Int64GetDatum(scan_evictions);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -332,6 +344,7 @@ latdiag_reset_all(PG_FUNCTION_ARGS)
 	store_reset(InvalidOid, InvalidOid, 0);
 	plans_reset(InvalidOid, InvalidOid, 0);
 	snapshots_reset(InvalidOid, InvalidOid, 0);
+	scans_reset(InvalidOid, InvalidOid, 0);
 	PG_RETURN_VOID();
 }
 
@@ -348,6 +361,7 @@ latdiag_reset(PG_FUNCTION_ARGS)
 	store_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	plans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	snapshots_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	scans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 
@@ -597,4 +611,104 @@ latdiag_explain(PG_FUNCTION_ARGS)
 						(long long) queryid),
 				 errhint("Snapshots are taken of executions slower than latdiag.snapshot_min_duration; see latdiag_explain_snapshots.")));
 	PG_RETURN_TEXT_P(cstring_to_text(worst->plan));
+}
+
+/* text[] of the SCAN_COLUMN_SEP-separated names in cols. */
+static Datum
+columns_array(const char *cols)
+{
+	ArrayBuildState *astate = NULL;
+	const char *p = cols;
+
+	while (*p)
+	{
+		const char *e = strchr(p, SCAN_COLUMN_SEP);
+		int			len = e ? (int) (e - p) : (int) strlen(p);
+
+		astate = accumArrayResult(astate,
+								  PointerGetDatum(cstring_to_text_with_len(p, len)),
+								  false, TEXTOID, CurrentMemoryContext);
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	if (astate == NULL)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return makeArrayResult(astate, CurrentMemoryContext);
+}
+
+/* SRF behind the latdiag_seq_scans view: every recorded scan. */
+Datum
+latdiag_seq_scans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	ScanRow    *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = scans_read(&nrows);
+	texts = query_info_map(false, true);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		ScanRow    *sc = &rows[r];
+		QueryInfo  *qi = query_info(texts, sc->userid, sc->dbid, sc->queryid);
+		bool		visible = sees_all || sc->userid == reader;
+		char	   *relname = get_rel_name(sc->relid);
+		double		selectivity = sc->rows_scanned > 0 ?
+			sc->rows_returned / sc->rows_scanned : 1.0;
+		Datum		values[19];
+		bool		nulls[19];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(sc->userid);
+		values[i++] = ObjectIdGetDatum(sc->dbid);
+		if (visible)
+			values[i++] = Int64GetDatumFast((int64) sc->queryid);
+		else
+			nulls[i++] = true;
+		if (!visible)
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		else if (qi && qi->text)
+			values[i++] = CStringGetTextDatum(qi->text);
+		else
+			nulls[i++] = true;
+		values[i++] = ObjectIdGetDatum(sc->relid);
+		if (relname)
+		{
+			char	   *nsp = get_namespace_name(get_rel_namespace(sc->relid));
+
+			values[i++] = CStringGetTextDatum(quote_qualified_identifier(nsp, relname));
+		}
+		else
+			nulls[i++] = true;	/* dropped since */
+		values[i++] = Float8GetDatumFast(sc->table_rows);
+		values[i++] = Int64GetDatumFast(sc->calls);
+		values[i++] = Float8GetDatumFast(sc->rows_scanned);
+		values[i++] = Float8GetDatumFast(sc->rows_returned);
+		values[i++] = Float8GetDatumFast(selectivity);
+		values[i++] = BoolGetDatum(sc->measured);
+		/* the filter shows constants: like plans, to their owner */
+		if (!visible)
+			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		else if (sc->filter)
+			values[i++] = CStringGetTextDatum(sc->filter);
+		else
+			nulls[i++] = true;
+		values[i++] = columns_array(sc->columns);
+		values[i++] = BoolGetDatum(sc->inner_of_nested_loop);
+		values[i++] = Float8GetDatumFast(sc->total_exec);
+		values[i++] = TimestampTzGetDatum(sc->last_seen);
+		values[i++] = BoolGetDatum(selectivity <= latdiag_seq_scan_max_selectivity);
+		values[i++] = Float8GetDatumFast(sc->rows_scanned * sc->calls);
+		Assert(i == 19);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -53,6 +53,17 @@ SELECT lower_ms AS "from ms", upper_ms AS "to ms", count,
 \endif
 
 \echo
+\echo '=== sequential scans of large tables that return few rows (worst first) ==='
+\echo
+SELECT relname, calls, round(rows_scanned) AS rows_read, round(rows_returned::numeric, 1) AS rows_kept,
+       CASE WHEN measured THEN 'measured' ELSE 'estimated' END AS counts,
+       filter_columns AS columns, inner_of_nested_loop AS per_outer_row,
+       left(regexp_replace(btrim(query), '\s+', ' ', 'g'), 60) AS query
+  FROM latdiag_seq_scans
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ LIMIT 5;
+
+\echo
 \echo '=== plan changes: queries that switched to a slower plan ==='
 \echo
 SELECT round(old_mean_exec_time::numeric, 2) AS old_mean,

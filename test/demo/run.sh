@@ -157,6 +157,7 @@ as_user "$PGBIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" \
     -f "$S/checkout.sql@10" \
     -f "$S/recommendations.sql@5" \
     -f "$S/sales_report.sql@5" \
+    -f "$S/product_sales.sql@2" \
     "$DB" >"$WORK/pgbench.log" 2>&1 &
 BG_PIDS+=($!); PGBENCH_PID=$!
 # The restock job: one client, 3 times a second, holds row locks for 150 ms.

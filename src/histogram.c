@@ -132,14 +132,3 @@ hist_percentiles(const LatdiagHistogram *h, const double *fractions, int n,
 		out[k] = bucket_value(Min(b, HIST_BUCKETS - 1), min_ms, max_ms);
 	}
 }
-
-/* One nearest-rank percentile. */
-double
-hist_percentile(const LatdiagHistogram *h, double fraction,
-				double min_ms, double max_ms)
-{
-	double		v;
-
-	hist_percentiles(h, &fraction, 1, min_ms, max_ms, &v);
-	return v;
-}

@@ -23,14 +23,32 @@ typedef struct LatdiagHistogram
 /* Index of the bucket that holds a duration of ms milliseconds. */
 extern int	hist_bucket(double ms);
 
-/* Count one duration (saturating, never wraps). */
+/* Count one duration in bucket i (saturating, never wraps). */
 static inline void
-hist_add(LatdiagHistogram *h, double ms)
+hist_count(LatdiagHistogram *h, int i)
 {
-	int			i = hist_bucket(ms);
-
 	if (likely(h->buckets[i] != PG_UINT32_MAX))
 		h->buckets[i]++;
+}
+
+/*
+ * Add one duration to running statistics: n is the count including it;
+ * m2 (Welford's sum of squared deviations) may be NULL.
+ */
+static inline void
+timing_add(int64 n, double ms, double *total, double *min, double *max,
+		   double *mean, double *m2)
+{
+	double		old_mean = *mean;
+
+	*total += ms;
+	if (n == 1 || ms < *min)
+		*min = ms;
+	if (n == 1 || ms > *max)
+		*max = ms;
+	*mean += (ms - old_mean) / n;
+	if (m2)
+		*m2 += (ms - old_mean) * (ms - *mean);
 }
 
 extern double hist_bucket_lower(int i);
@@ -38,13 +56,9 @@ extern double hist_bucket_upper(int i);
 extern uint64 hist_total(const LatdiagHistogram *h);
 
 /*
- * Nearest-rank percentile (fraction in [0,1]) of the histogram, clamped to
- * the exactly known [min_ms, max_ms].  Returns -1 when the histogram is empty.
+ * Nearest-rank percentiles (fractions ascending, in [0,1]) of the histogram,
+ * clamped to the exactly known [min_ms, max_ms]; -1 when it is empty.
  */
-extern double hist_percentile(const LatdiagHistogram *h, double fraction,
-							  double min_ms, double max_ms);
-
-/* Several percentiles in one pass; fractions must be ascending. */
 extern void hist_percentiles(const LatdiagHistogram *h, const double *fractions,
 							 int n, double min_ms, double max_ms, double *out);
 

@@ -83,7 +83,6 @@ measure_stop(Measure *m, StoreSample *smp)
 	smp->walusage = &m->walusage;
 	smp->bucket = 0;
 	smp->planid = 0;
-	smp->slow = false;
 }
 
 /* Is a statement at this nesting level tracked? */
@@ -282,7 +281,6 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		smp.walusage = &queryDesc->totaltime->walusage;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id(queryDesc->plannedstmt);
-		smp.slow = snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration);
 
 		previous_planid =
 			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
@@ -311,7 +309,7 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 			}
 			if (nscans > 0)
 				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
-			if (smp.slow)
+			if (snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration))
 				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
 		}
 	}

@@ -318,17 +318,10 @@ plan_explain(QueryDesc *queryDesc, bool analyze, int format, int *len)
 static inline void
 plan_accumulate(PlanData *d, double ms, int bucket)
 {
-	double		old_mean = d->mean_exec;
-
 	d->calls++;
-	d->total_exec += ms;
-	if (d->calls == 1 || ms < d->min_exec)
-		d->min_exec = ms;
-	if (d->calls == 1 || ms > d->max_exec)
-		d->max_exec = ms;
-	d->mean_exec += (ms - old_mean) / d->calls;
-	if (likely(d->hist.buckets[bucket] != PG_UINT32_MAX))
-		d->hist.buckets[bucket]++;
+	timing_add(d->calls, ms, &d->total_exec, &d->min_exec, &d->max_exec,
+			   &d->mean_exec, NULL);
+	hist_count(&d->hist, bucket);
 	d->last_seen = GetCurrentStatementStartTimestamp();
 }
 

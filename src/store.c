@@ -22,6 +22,7 @@
 
 #include "guc.h"
 #include "normalize.h"
+#include "snapshots.h"
 #include "store.h"
 #include "table.h"
 
@@ -153,36 +154,19 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 
 	if (kind == STORE_EXEC)
 	{
-		double		old_mean = c->mean_exec;
-
 		previous_planid = c->last_planid;
 		c->last_planid = smp->planid;
-		c->seen_slow |= smp->slow;
-
 		c->calls++;
 		c->rows += smp->rows;
-		c->total_exec += smp->ms;
-		if (c->calls == 1 || smp->ms < c->min_exec)
-			c->min_exec = smp->ms;
-		if (c->calls == 1 || smp->ms > c->max_exec)
-			c->max_exec = smp->ms;
-		c->mean_exec += (smp->ms - old_mean) / c->calls;
-		c->m2_exec += (smp->ms - old_mean) * (smp->ms - c->mean_exec);
-		if (likely(d->hist.buckets[smp->bucket] != PG_UINT32_MAX))
-			d->hist.buckets[smp->bucket]++;
+		timing_add(c->calls, smp->ms, &c->total_exec, &c->min_exec,
+				   &c->max_exec, &c->mean_exec, &c->m2_exec);
+		hist_count(&d->hist, smp->bucket);
 	}
 	else
 	{
-		double		old_mean = c->mean_plan;
-
 		c->plans++;
-		c->total_plan += smp->ms;
-		if (c->plans == 1 || smp->ms < c->min_plan)
-			c->min_plan = smp->ms;
-		if (c->plans == 1 || smp->ms > c->max_plan)
-			c->max_plan = smp->ms;
-		c->mean_plan += (smp->ms - old_mean) / c->plans;
-		c->m2_plan += (smp->ms - old_mean) * (smp->ms - c->mean_plan);
+		timing_add(c->plans, smp->ms, &c->total_plan, &c->min_plan,
+				   &c->max_plan, &c->mean_plan, &c->m2_plan);
 	}
 	if (smp->bufusage)
 	{
@@ -248,9 +232,9 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 }
 
 /*
- * Has this statement been seen slower than latdiag.snapshot_min_duration?
- * From this backend's cache, without a lock: a hint, which is all arming
- * needs.
+ * Has this statement been seen slower than latdiag.snapshot_min_duration
+ * (its max_exec_time reaches it)?  From this backend's cache, without a
+ * lock: a hint, which is all arming needs.
  */
 bool
 store_seen_slow(uint64 queryid, bool toplevel)
@@ -260,7 +244,8 @@ store_seen_slow(uint64 queryid, bool toplevel)
 
 	key_init(&key, queryid, toplevel);
 	d = table_peek(store, &key, key_hint(&key));
-	return d != NULL && d->c.seen_slow;
+	return d != NULL && d->c.calls > 0 &&
+		snapshots_is_slow(d->c.max_exec, latdiag_snapshot_min_duration);
 }
 
 /* table_read callback: one StoreRow with its percentiles. */

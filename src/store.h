@@ -55,7 +55,6 @@ typedef struct StoreCounters
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	uint64		last_planid;	/* plan of the last execution */
-	bool		seen_slow;		/* an execution reached snapshot_min_duration */
 } StoreCounters;
 
 /* A consistent copy of one entry, as the views read it. */
@@ -78,7 +77,6 @@ typedef struct StoreSample
 	const WalUsage *walusage;	/* may be NULL */
 	int			bucket;			/* executions: hist_bucket(ms) */
 	uint64		planid;			/* executions: the plan's id */
-	bool		slow;			/* executions: long enough for a snapshot */
 } StoreSample;
 
 typedef enum StoreSampleKind

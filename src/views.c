@@ -55,6 +55,37 @@ reader_sees_all(void)
 	return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
 
+/* queryid, or NULL in a row the reader may not identify. */
+static inline void
+put_queryid(Datum *values, bool *nulls, int *i, uint64 queryid, bool visible)
+{
+	if (visible)
+		values[*i] = Int64GetDatumFast((int64) queryid);
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
+/*
+ * A text that can show what a statement contains: "<insufficient privilege>"
+ * in a row the reader may not see, else the text, or NULL if there is none.
+ * len < 0: the text is NUL-terminated.
+ */
+static inline void
+put_private_text(Datum *values, bool *nulls, int *i, const char *text, int len,
+				 bool visible)
+{
+	if (!visible)
+		values[*i] = CStringGetTextDatum("<insufficient privilege>");
+	else if (text == NULL)
+		nulls[*i] = true;
+	else if (len < 0)
+		values[*i] = CStringGetTextDatum(text);
+	else
+		values[*i] = PointerGetDatum(cstring_to_text_with_len(text, len));
+	(*i)++;
+}
+
 /* Sample standard deviation from Welford's sum of squares. */
 static double
 stddev(double m2, int64 n)
@@ -179,17 +210,11 @@ latdiag_queries(PG_FUNCTION_ARGS)
 		values[i++] = ObjectIdGetDatum(row->key.userid);
 		values[i++] = ObjectIdGetDatum(row->key.dbid);
 		values[i++] = BoolGetDatum(row->key.toplevel);
-		if (visible)
-			values[i++] = Int64GetDatumFast((int64) row->key.queryid);
-		else
-			nulls[i++] = true;
+		put_queryid(values, nulls, &i, row->key.queryid, visible);
 		if (!showtext)
 			nulls[i++] = true;
-		else if (visible)
-			values[i++] = PointerGetDatum(cstring_to_text_with_len(row->text,
-																   row->text_len));
 		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+			put_private_text(values, nulls, &i, row->text, row->text_len, visible);
 		values[i++] = BoolGetDatum(row->truncated);
 		values[i++] = Int64GetDatumFast(c->calls);
 		values[i++] = Int64GetDatumFast(c->rows);
@@ -392,10 +417,7 @@ latdiag_plans(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(p->key.userid);
 		values[i++] = ObjectIdGetDatum(p->key.dbid);
-		if (visible)
-			values[i++] = Int64GetDatumFast((int64) p->key.queryid);
-		else
-			nulls[i++] = true;
+		put_queryid(values, nulls, &i, p->key.queryid, visible);
 		values[i++] = Int64GetDatumFast((int64) p->key.planid);
 		values[i++] = Int64GetDatumFast(p->calls);
 		values[i++] = Float8GetDatumFast(p->total_exec);
@@ -411,10 +433,8 @@ latdiag_plans(PG_FUNCTION_ARGS)
 		values[i++] = TimestampTzGetDatum(p->last_seen);
 		if (!showtext)
 			nulls[i++] = true;
-		else if (visible)
-			values[i++] = PointerGetDatum(cstring_to_text_with_len(p->text, p->text_len));
 		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+			put_private_text(values, nulls, &i, p->text, p->text_len, visible);
 		values[i++] = BoolGetDatum(p->truncated);
 		Assert(i == 16);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -467,16 +487,8 @@ latdiag_plan_changes(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(c->userid);
 		values[i++] = ObjectIdGetDatum(c->dbid);
-		if (visible)
-			values[i++] = Int64GetDatumFast((int64) c->queryid);
-		else
-			nulls[i++] = true;
-		if (!visible)
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
-		else if (qi && qi->text)
-			values[i++] = CStringGetTextDatum(qi->text);
-		else
-			nulls[i++] = true;
+		put_queryid(values, nulls, &i, c->queryid, visible);
+		put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
 		values[i++] = Int64GetDatumFast((int64) c->old_planid);
 		values[i++] = Int64GetDatumFast((int64) c->new_planid);
 		if (oldp && oldp->calls > 0)
@@ -542,10 +554,7 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 		values[i++] = TimestampTzGetDatum(sn->captured_at);
 		values[i++] = ObjectIdGetDatum(sn->userid);
 		values[i++] = ObjectIdGetDatum(sn->dbid);
-		if (sees_all || own)
-			values[i++] = Int64GetDatumFast((int64) sn->queryid);
-		else
-			nulls[i++] = true;
+		put_queryid(values, nulls, &i, sn->queryid, sees_all || own);
 		values[i++] = Int64GetDatumFast((int64) sn->planid);
 		values[i++] = Float8GetDatumFast(sn->exec_ms);
 
@@ -555,21 +564,13 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 		 */
 		if (sees_all)
 			values[i++] = CStringGetTextDatum(sn->query);
-		else if (own)
+		else
 		{
-			QueryInfo  *qi = query_info(texts, sn->userid, sn->dbid, sn->queryid);
+			QueryInfo  *qi = own ? query_info(texts, sn->userid, sn->dbid, sn->queryid) : NULL;
 
-			if (qi && qi->text)
-				values[i++] = CStringGetTextDatum(qi->text);
-			else
-				nulls[i++] = true;
+			put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, own);
 		}
-		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
-		if (sees_all || own)
-			values[i++] = CStringGetTextDatum(sn->plan);
-		else
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
+		put_private_text(values, nulls, &i, sn->plan, -1, sees_all || own);
 		values[i++] = BoolGetDatum(sn->plan_truncated);
 		Assert(i == 10);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -669,16 +670,8 @@ latdiag_seq_scans(PG_FUNCTION_ARGS)
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(sc->userid);
 		values[i++] = ObjectIdGetDatum(sc->dbid);
-		if (visible)
-			values[i++] = Int64GetDatumFast((int64) sc->queryid);
-		else
-			nulls[i++] = true;
-		if (!visible)
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
-		else if (qi && qi->text)
-			values[i++] = CStringGetTextDatum(qi->text);
-		else
-			nulls[i++] = true;
+		put_queryid(values, nulls, &i, sc->queryid, visible);
+		put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
 		values[i++] = ObjectIdGetDatum(sc->relid);
 		if (relname)
 		{
@@ -695,12 +688,7 @@ latdiag_seq_scans(PG_FUNCTION_ARGS)
 		values[i++] = Float8GetDatumFast(selectivity);
 		values[i++] = BoolGetDatum(sc->measured);
 		/* the filter shows constants: like plans, to their owner */
-		if (!visible)
-			values[i++] = CStringGetTextDatum("<insufficient privilege>");
-		else if (sc->filter)
-			values[i++] = CStringGetTextDatum(sc->filter);
-		else
-			nulls[i++] = true;
+		put_private_text(values, nulls, &i, sc->filter, -1, visible);
 		values[i++] = columns_array(sc->columns);
 		values[i++] = BoolGetDatum(sc->inner_of_nested_loop);
 		values[i++] = Float8GetDatumFast(sc->total_exec);

@@ -48,3 +48,7 @@ EXTRA_CLEAN = tmp_check tmp_check_iso results regression.diffs regression.out \
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes
+# (a stale object with an old struct layout crashes the server).
+$(OBJS): $(wildcard src/*.h)

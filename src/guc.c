@@ -31,6 +31,11 @@ double		latdiag_snapshot_sample_rate = 0.01;
 int			latdiag_max_seq_scans = 1000;
 int			latdiag_large_table_rows = 10000;
 double		latdiag_seq_scan_max_selectivity = 0.1;
+int			latdiag_max_n_plus_one = 1000;
+int			latdiag_n_plus_one_min_calls = 5;
+int			latdiag_n_plus_one_min_time = 50;
+int			latdiag_n_plus_one_max_gap = 100;
+int			latdiag_n_plus_one_max_rows = 10;
 
 static const struct config_enum_entry track_options[] =
 {
@@ -236,6 +241,61 @@ guc_define(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_n_plus_one",
+							"Maximum number of N+1 patterns kept (per kind, parent and child statement).",
+							"When the table is full, the least-used entries are evicted.",
+							&latdiag_max_n_plus_one,
+							1000,
+							10,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.n_plus_one_min_calls",
+							"Calls of one statement in a run that make an N+1 episode.",
+							NULL,
+							&latdiag_n_plus_one_min_calls,
+							5,
+							2,
+							1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.n_plus_one_min_time",
+							"Wall time from the first call's start to the last call's end that makes a run an N+1 episode.",
+							"Includes the client round trips between the calls.",
+							&latdiag_n_plus_one_min_time,
+							50,
+							0,
+							3600000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.n_plus_one_max_gap",
+							"A run of calls of one statement ends when the next call comes later than this after the previous one.",
+							NULL,
+							&latdiag_n_plus_one_max_gap,
+							100,
+							1,
+							3600000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.n_plus_one_max_rows",
+							"Average rows per call above which a loop of reads is not an N+1 pattern.",
+							NULL,
+							&latdiag_n_plus_one_max_rows,
+							10,
+							0,
+							INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("latdiag");
 }

@@ -25,6 +25,7 @@
 #include "guc.h"
 #include "hooks.h"
 #include "normalize.h"
+#include "nplusone.h"
 #include "plans.h"
 #include "scans.h"
 #include "snapshots.h"
@@ -114,6 +115,7 @@ latdiag_shmem_request(void)
 	plans_shmem_request();
 	snapshots_shmem_request();
 	scans_shmem_request();
+	nplusone_shmem_request();
 }
 
 static void
@@ -125,6 +127,7 @@ latdiag_shmem_startup(void)
 	plans_shmem_startup();
 	snapshots_shmem_startup();
 	scans_shmem_startup();
+	nplusone_shmem_startup();
 }
 
 static void
@@ -141,6 +144,9 @@ latdiag_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate
 
 	store_note_parse(query->queryId, exec_nesting == 0, pstate->p_sourcetext,
 					 query->stmt_location, query->stmt_len, jstate);
+	if (query->utilityStmt == NULL)
+		nplusone_note_constants(query->queryId, pstate->p_sourcetext,
+								query->stmt_location, query->stmt_len, jstate);
 }
 
 static PlannedStmt *
@@ -206,6 +212,8 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (track && latdiag_snapshot_min_duration >= 0 &&
 		(store_seen_slow(queryid, exec_nesting == 0) || snapshots_sampled()))
 		queryDesc->instrument_options |= snapshots_instrument_options();
+	if (track)
+		nplusone_start(queryid, exec_nesting);
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -287,6 +295,7 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 						 queryDesc->sourceText,
 						 queryDesc->plannedstmt->stmt_location,
 						 queryDesc->plannedstmt->stmt_len);
+		nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
 
 		/*
 		 * Plans and snapshots may run EXPLAIN, which reads the catalogs:

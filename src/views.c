@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <math.h>
 
 #include "catalog/pg_authid.h"
@@ -19,6 +20,7 @@
 
 #include "guc.h"
 #include "histogram.h"
+#include "nplusone.h"
 #include "plans.h"
 #include "scans.h"
 #include "snapshots.h"
@@ -37,6 +39,7 @@ PG_FUNCTION_INFO_V1(latdiag_plan_changes);
 PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
 PG_FUNCTION_INFO_V1(latdiag_explain);
 PG_FUNCTION_INFO_V1(latdiag_seq_scans);
+PG_FUNCTION_INFO_V1(latdiag_n_plus_one);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -306,13 +309,13 @@ latdiag_latency_histogram(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1). */
+/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2). */
 Datum
 latdiag_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[18];
-	bool		nulls[18] = {false};
+	Datum		values[22];
+	bool		nulls[22] = {false};
 	int64		entries,
 				evictions,
 				truncated,
@@ -323,7 +326,10 @@ latdiag_info(PG_FUNCTION_ARGS)
 				nsnapshots,
 				snapshot_evictions,
 				nscans,
-				scan_evictions;
+				scan_evictions,
+				nnp = 0,
+				np_evictions = 0,
+				np_episodes = 0;
 	TimestampTz stats_reset;
 	Size		shmem;
 
@@ -339,6 +345,11 @@ latdiag_info(PG_FUNCTION_ARGS)
 		shmem += plans_shmem_size() + snapshots_shmem_size();
 	if (tupdesc->natts > 15)
 		shmem += scans_shmem_size();
+	if (tupdesc->natts > 18)
+	{
+		shmem += nplusone_shmem_size();
+		nplusone_info(&nnp, &np_evictions, &np_episodes);
+	}
 	values[0] = Int64GetDatum(entries);
 	values[1] = Int64GetDatum(latdiag_max_queries);
 	values[2] = Int64GetDatum(evictions);
@@ -357,6 +368,10 @@ latdiag_info(PG_FUNCTION_ARGS)
 	values[15] = Int64GetDatum(nscans);
 	values[16] = Int64GetDatum(latdiag_max_seq_scans);
 	values[17] = Int64GetDatum(scan_evictions);
+	values[18] = Int64GetDatum(nnp);
+	values[19] = Int64GetDatum(latdiag_max_n_plus_one);
+	values[20] = Int64GetDatum(np_evictions);
+	values[21] = Int64GetDatum(np_episodes);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -370,6 +385,7 @@ latdiag_reset_all(PG_FUNCTION_ARGS)
 	plans_reset(InvalidOid, InvalidOid, 0);
 	snapshots_reset(InvalidOid, InvalidOid, 0);
 	scans_reset(InvalidOid, InvalidOid, 0);
+	nplusone_reset(InvalidOid, InvalidOid, 0);
 	PG_RETURN_VOID();
 }
 
@@ -387,6 +403,7 @@ latdiag_reset(PG_FUNCTION_ARGS)
 	plans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	snapshots_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	scans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	nplusone_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 
@@ -696,6 +713,134 @@ latdiag_seq_scans(PG_FUNCTION_ARGS)
 		values[i++] = BoolGetDatum(selectivity <= latdiag_seq_scan_max_selectivity);
 		values[i++] = Float8GetDatumFast(sc->rows_scanned * sc->calls);
 		Assert(i == 19);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * The column a child statement looks its rows up by: the identifier before
+ * the first "= $n" of its normalized text, or NULL.
+ */
+static char *
+lookup_column(const char *text)
+{
+	const char *p = text;
+
+	while (text && (p = strchr(p, '$')) != NULL)
+	{
+		const char *q = p - 1;
+		const char *end;
+
+		p++;
+		while (q > text && *q == ' ')
+			q--;
+		if (q <= text || *q != '=' || q[-1] == '<' || q[-1] == '>' || q[-1] == '!')
+			continue;
+		q--;
+		while (q > text && *q == ' ')
+			q--;
+		end = q + 1;
+		while (q > text && (isalnum((unsigned char) q[-1]) || q[-1] == '_' ||
+							q[-1] == '.' || q[-1] == '"'))
+			q--;
+		if (end > q && !isdigit((unsigned char) *q))
+			return pnstrdup(q, end - q);
+	}
+	return NULL;
+}
+
+/* A concrete sentence on what to do about one N+1 pattern. */
+static char *
+np_suggestion(NpKind kind, const char *child_text, bool visible)
+{
+	char	   *col = visible ? lookup_column(child_text) : NULL;
+
+	switch (kind)
+	{
+		case NP_READ:
+			if (col)
+				return psprintf("fetch all rows at once with `... WHERE %s = ANY($1)` "
+								"(one array of the parent's keys) or join to the parent query, "
+								"instead of one query per parent row", col);
+			return pstrdup("fetch all rows at once (`... = ANY($1)` with an array of "
+						   "the parent's keys) or join to the parent query, instead of "
+						   "one query per parent row");
+		case NP_DUPLICATE:
+			return pstrdup("the same statement runs again and again with the same "
+						   "parameters: run it once and reuse the result (cache it in the "
+						   "application), or fetch the distinct keys with one `= ANY($1)`");
+		case NP_WRITE_LOOP:
+			return pstrdup("one statement per row: write all rows in one statement "
+						   "(multi-row INSERT ... VALUES, INSERT ... SELECT unnest($1::type[]), "
+						   "UPDATE ... FROM (VALUES ...)) or COPY");
+	}
+	return NULL;
+}
+
+/* SRF behind the latdiag_n_plus_one view. */
+Datum
+latdiag_n_plus_one(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	NpRow	   *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	nplusone_flush();			/* the reader's own loops count too */
+	rows = nplusone_read(&nrows);
+	texts = query_info_map(false, true);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		NpRow	   *n = &rows[r];
+		QueryInfo  *child = query_info(texts, n->userid, n->dbid, n->child_queryid);
+		QueryInfo  *parent = n->parent_queryid == 0 ? NULL :
+			query_info(texts, n->userid, n->dbid, n->parent_queryid);
+		bool		visible = sees_all || n->userid == reader;
+		Datum		values[21];
+		bool		nulls[21];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(n->dbid);
+		values[i++] = ObjectIdGetDatum(n->userid);
+		values[i++] = CStringGetTextDatum(np_kind_names[n->kind]);
+		values[i++] = BoolGetDatum(n->toplevel);
+		if (n->parent_queryid == 0)
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		else
+		{
+			put_queryid(values, nulls, &i, n->parent_queryid, visible);
+			put_private_text(values, nulls, &i, parent ? parent->text : NULL, -1,
+							 visible);
+		}
+		put_queryid(values, nulls, &i, n->child_queryid, visible);
+		put_private_text(values, nulls, &i, child ? child->text : NULL, -1, visible);
+		values[i++] = Int64GetDatumFast(n->episodes);
+		values[i++] = Int64GetDatumFast(n->child_calls);
+		values[i++] = Float8GetDatumFast((double) n->child_calls / Max(n->episodes, 1));
+		values[i++] = Int64GetDatumFast(n->max_calls);
+		values[i++] = Float8GetDatumFast(n->round_trip_ms);
+		values[i++] = Float8GetDatumFast(n->child_exec_ms);
+		values[i++] = TimestampTzGetDatum(n->last_seen);
+		values[i++] = CStringGetTextDatum(np_suggestion(n->kind,
+														child ? child->text : NULL,
+														visible));
+		values[i++] = Float8GetDatumFast(n->round_trip_ms / Max(n->episodes, 1));
+		values[i++] = Float8GetDatumFast(n->child_rows / Max(n->child_calls, 1));
+		values[i++] = Float8GetDatumFast(n->distinct_sum / Max(n->episodes, 1));
+		values[i++] = Float8GetDatumFast(n->confidence_sum / Max(n->episodes, 1));
+		values[i++] = TimestampTzGetDatum(n->first_seen);
+		Assert(i == 21);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

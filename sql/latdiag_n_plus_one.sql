@@ -113,7 +113,17 @@ SET latdiag.n_plus_one_min_time = '5 parsecs';
 SET latdiag.max_n_plus_one = 10;
 SHOW latdiag.n_plus_one_min_calls;
 
--- 9. the counts in latdiag_info; reset by queryid; reset of everything
+-- 9. privacy: another role sees the counts, not the texts or queryids
+CREATE ROLE np_plain;
+SET ROLE np_plain;
+SELECT kind, parent_queryid IS NULL AS parent_hidden, parent_query,
+       child_queryid IS NULL AS child_hidden, child_query, child_calls,
+       suggestion NOT LIKE '%order_id%' AS suggestion_hides_column
+  FROM latdiag_n_plus_one ORDER BY kind;
+RESET ROLE;
+DROP ROLE np_plain;
+
+-- 10. the counts in latdiag_info; reset by queryid; reset of everything
 SELECT n_plus_one > 0 AS has_patterns, max_n_plus_one, n_plus_one_episodes >= n_plus_one AS episodes_counted
   FROM latdiag_info;
 SELECT latdiag_reset(0, 0, (SELECT child_queryid FROM latdiag_n_plus_one WHERE kind = 'read'));

@@ -32,6 +32,7 @@ int			latdiag_max_seq_scans = 1000;
 int			latdiag_large_table_rows = 10000;
 double		latdiag_seq_scan_max_selectivity = 0.1;
 int			latdiag_max_n_plus_one = 1000;
+int			latdiag_checkpoint_interval = 300;
 int			latdiag_n_plus_one_min_calls = 5;
 int			latdiag_n_plus_one_min_time = 50;
 int			latdiag_n_plus_one_max_gap = 100;
@@ -241,6 +242,17 @@ guc_define(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.checkpoint_interval",
+							"Time between checkpoints of the saved statistics while the server runs; 0 disables.",
+							"A crash then loses only what changed since the last checkpoint. Needs latdiag.save.",
+							&latdiag_checkpoint_interval,
+							300,
+							0,
+							86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("latdiag.max_n_plus_one",
 							"Maximum number of N+1 patterns kept (per kind, parent and child statement).",

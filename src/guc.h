@@ -30,6 +30,7 @@ extern int	latdiag_max_seq_scans;
 extern int	latdiag_large_table_rows;
 extern double latdiag_seq_scan_max_selectivity;
 extern int	latdiag_max_n_plus_one;
+extern int	latdiag_checkpoint_interval;
 extern int	latdiag_n_plus_one_min_calls;
 extern int	latdiag_n_plus_one_min_time;
 extern int	latdiag_n_plus_one_max_gap;

@@ -36,7 +36,10 @@
  *
  * PERSISTENCE.  A table with a file is written by the postmaster at clean
  * shutdown (header, entries, CRC-32C) and read back at start; a file that
- * fails any check is ignored with a LOG line.
+ * fails any check is ignored with a LOG line.  A checkpoint
+ * (table_checkpoint_all, from the sampler worker every
+ * latdiag.checkpoint_interval) writes the same file while backends run, from
+ * a copy taken under the shared lock; after a crash the postmaster loads it.
  */
 #include "postgres.h"
 
@@ -63,6 +66,8 @@
 #define CACHE_SIZE			256		/* power of two */
 #define FILE_MAGIC			0x4C444754	/* "LDGT" */
 #define FILE_MAX			((Size) 1 << 30)
+
+#define MAX_TABLES			16
 
 typedef struct TableSlot
 {
@@ -153,6 +158,10 @@ typedef struct FileEntry
 #define CACHE_KEY(c)	((char *) (c) + MAXALIGN(sizeof(CacheEntry)))
 
 static void table_save(int code, Datum arg);
+
+/* every table attached in this process, for checkpoints */
+static Table *tables[MAX_TABLES];
+static int	ntables = 0;
 static void table_load(Table *t);
 
 /* Offsets and sizes that follow from the definition. */
@@ -257,6 +266,19 @@ table_attach(const TableDef *def)
 							&info, HASH_ELEM | HASH_BLOBS);
 
 	LWLockRelease(AddinShmemInitLock);
+
+	/* remember it; after a crash restart, the new attachment replaces the old */
+	{
+		int			i = 0;
+
+		while (i < ntables && tables[i]->def != def)
+			i++;
+		if (i < MAX_TABLES)
+		{
+			tables[i] = t;
+			ntables = Max(ntables, i + 1);
+		}
+	}
 
 	/* the postmaster (or a single-user backend) saves and loads the file */
 	if (def->file && !IsUnderPostmaster)
@@ -644,44 +666,43 @@ table_reset_stats(Table *t)
 	LWLockRelease(t->shared->lock);
 }
 
-/* fwrite that also feeds the CRC; false on a short write. */
-static bool
-write_crc(FILE *f, pg_crc32c *crc, const void *p, Size len)
-{
-	COMP_CRC32C(*crc, p, len);
-	return fwrite(p, 1, len, f) == len;
-}
 
 /*
- * on_shmem_exit callback in the postmaster: save the table at clean
- * shutdown (no backend runs any more, so no lock is needed).  Like
- * pg_stat_statements, a fast or immediate shutdown exits normally and saves;
- * after a backend crash shared memory is reinitialized and its content lost.
+ * The table as its file holds it (header, entries, no CRC), copied into
+ * palloc'd memory.  With lock, under the table's shared lock and each slot's
+ * spinlock, so that it can run while backends update the table; the buffer
+ * is sized before the lock is taken, so nothing is allocated under it.
+ * Without lock (the postmaster at shutdown, when no backend runs), directly.
  */
-static void
-table_save(int code, Datum arg)
+static char *
+table_image(Table *t, bool lock, Size *len)
 {
-	Table	   *t = (Table *) DatumGetPointer(arg);
 	const TableDef *def = t->def;
-	char		tmp[MAXPGPATH];
-	FILE	   *f;
+	Size		fixed = sizeof(FileEntry) + def->key_size + def->data_size;
+	Size		cap = 0;
+	Size		pos;
+	char	   *buf = NULL;
 	FileHeader	hdr;
 	HASH_SEQ_STATUS seq;
 	void	   *e;
-	pg_crc32c	crc;
-	bool		ok;
 
-	if (code != 0)
-		return;
-	if (def->save && !*def->save)
+	for (;;)
 	{
-		unlink(def->file);
-		return;
+		Size		need;
+
+		if (lock)
+			LWLockAcquire(t->shared->lock, LW_SHARED);
+		need = sizeof(FileHeader) + hash_get_num_entries(t->hash) * fixed +
+			t->shared->text_bytes;
+		if (need <= cap)
+			break;
+		if (lock)
+			LWLockRelease(t->shared->lock);
+		if (buf)
+			pfree(buf);
+		cap = need + 64 * 1024; /* room for growth before we relock */
+		buf = palloc(cap);
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", def->file);
-	f = AllocateFile(tmp, PG_BINARY_W);
-	if (f == NULL)
-		goto error;
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = FILE_MAGIC;
@@ -693,44 +714,117 @@ table_save(int code, Datum arg)
 	hdr.truncated = t->shared->truncated;
 	hdr.median_usage = t->shared->median_usage;
 	hdr.stats_reset = t->shared->stats_reset;
+	memcpy(buf, &hdr, sizeof(hdr));
+	pos = sizeof(hdr);
 
-	INIT_CRC32C(crc);
-	ok = write_crc(f, &crc, &hdr, sizeof(hdr));
 	hash_seq_init(&seq, t->hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		TableSlot  *s = SLOT(t, hash_entry_payload(t, e)->slot);
 		FileEntry	fe;
+		char	   *entry = buf + pos;
 
-		if (!ok)
-			continue;			/* finish the scan; the file is discarded */
 		memset(&fe, 0, sizeof(fe));
-		fe.usage = s->usage;
 		fe.truncated = s->truncated;
 		fe.text_len = def->max_text > 0 ? s->text_len : 0;
-		ok = write_crc(f, &crc, &fe, sizeof(fe)) &&
-			write_crc(f, &crc, SLOT_KEY(t, s), def->key_size) &&
-			write_crc(f, &crc, SLOT_DATA(t, s), def->data_size) &&
-			write_crc(f, &crc, SLOT_TEXT(t, s), fe.text_len);
+		memcpy(entry + sizeof(FileEntry), SLOT_KEY(t, s), def->key_size);
+		if (lock)
+			SpinLockAcquire(&s->mutex);
+		fe.usage = s->usage;
+		memcpy(entry + sizeof(FileEntry) + def->key_size, SLOT_DATA(t, s),
+			   def->data_size);
+		if (lock)
+			SpinLockRelease(&s->mutex);
+		memcpy(entry, &fe, sizeof(fe));
+		memcpy(entry + fixed, SLOT_TEXT(t, s), fe.text_len);
+		pos += fixed + fe.text_len;
 	}
-	FIN_CRC32C(crc);
-	if (!ok || fwrite(&crc, sizeof(crc), 1, f) != 1)
-		goto error;
-	if (FreeFile(f))
-	{
-		f = NULL;
-		goto error;
-	}
-	(void) durable_rename(tmp, def->file, LOG);
-	return;
+	if (lock)
+		LWLockRelease(t->shared->lock);
+	*len = pos;
+	return buf;
+}
 
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("postgres_latdiag: could not write file \"%s\": %m", tmp)));
-	if (f)
-		FreeFile(f);
-	unlink(tmp);
+/*
+ * Write the table's file: image, then CRC-32C, to a temporary file renamed
+ * over the old one.  Returns false (after a LOG line) on failure.
+ */
+static bool
+table_write(Table *t, bool lock)
+{
+	const TableDef *def = t->def;
+	char		tmp[MAXPGPATH];
+	FILE	   *f;
+	char	   *buf;
+	Size		len;
+	pg_crc32c	crc;
+
+	buf = table_image(t, lock, &len);
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, buf, len);
+	FIN_CRC32C(crc);
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", def->file);
+	f = AllocateFile(tmp, PG_BINARY_W);
+	if (f == NULL ||
+		fwrite(buf, 1, len, f) != len ||
+		fwrite(&crc, sizeof(crc), 1, f) != 1 ||
+		FreeFile(f) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("postgres_latdiag: could not write file \"%s\": %m", tmp)));
+		if (f)
+			FreeFile(f);
+		unlink(tmp);
+		pfree(buf);
+		return false;
+	}
+	pfree(buf);
+	return durable_rename(tmp, def->file, LOG) == 0;
+}
+
+/*
+ * on_shmem_exit callback in the postmaster: save the table at clean
+ * shutdown (no backend runs any more, so no lock is needed).  Like
+ * pg_stat_statements, a fast or immediate shutdown exits normally and saves;
+ * after a backend crash shared memory is reinitialized, and the file of the
+ * last checkpoint (if any) is loaded into it.
+ */
+static void
+table_save(int code, Datum arg)
+{
+	Table	   *t = (Table *) DatumGetPointer(arg);
+
+	if (code != 0)
+		return;
+	if (t->def->save && !*t->def->save)
+	{
+		unlink(t->def->file);
+		return;
+	}
+	(void) table_write(t, false);
+}
+
+/*
+ * Checkpoint every saved table now, while backends run: a crash then loses
+ * only what changed since.  Returns the number of tables written.
+ */
+int
+table_checkpoint_all(void)
+{
+	int			n = 0;
+
+	for (int i = 0; i < ntables; i++)
+	{
+		Table	   *t = tables[i];
+
+		if (t->def->file == NULL || (t->def->save && !*t->def->save))
+			continue;
+		if (table_write(t, true))
+			n++;
+	}
+	return n;
 }
 
 /* LOG why the saved file is not used, and remove it. */

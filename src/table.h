@@ -63,4 +63,7 @@ extern void table_stats(Table *t, int64 *entries, int64 *evictions,
 						int64 *truncated, TimestampTz *stats_reset);
 extern void table_reset_stats(Table *t);
 
+/* persistence while running */
+extern int	table_checkpoint_all(void);
+
 #endif

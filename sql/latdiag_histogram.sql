@@ -16,6 +16,11 @@ SELECT p50_exec_time BETWEEN 19.5 AND 25 AS p50_is_20ms,
        p90_exec_time BETWEEN 195 AND 260 AS p90_is_200ms,
        p99_exec_time <= max_exec_time AS p99_le_max
   FROM latdiag_queries WHERE query = 'SELECT pg_sleep($1)';
+-- a utility statement's duration lands in its own bucket too
+DO $$ BEGIN PERFORM pg_sleep(0.05); END $$;
+SELECT count(*) AS buckets, bool_and(lower_ms BETWEEN 45 AND 60) AS bucket_near_50ms
+  FROM latdiag_latency_histogram(
+         (SELECT queryid FROM latdiag_queries WHERE query LIKE 'DO $$ BEGIN PERFORM pg_sleep(0.05)%'));
 -- bad arguments
 SELECT * FROM latdiag_latency_histogram(NULL);
 SELECT * FROM latdiag_latency_histogram(12345);

@@ -398,6 +398,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   qc->commandTag == CMDTAG_SELECT ||
 				   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
 			smp.rows = qc->nprocessed;
+		smp.bucket = hist_bucket(smp.ms);
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
 	}

@@ -272,7 +272,7 @@ static const char *const css =
 "td.q{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;min-width:260px;max-width:640px;word-break:break-word}"
 ".null{color:#aaa}.note{color:#8a6d3b;margin:4px 0}.err{color:#b00}"
 ".findings li.bad{color:#b00;font-weight:bold}.findings li.na{color:#888}"
-".charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px;max-width:576px}"
+".charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px;width:560px}"
 "figcaption{font-size:12px;margin-bottom:4px;word-break:break-word}"
 "figcaption code,pre{font-family:ui-monospace,Menlo,Consolas,monospace}"
 "pre{background:#fff;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:12px}"

@@ -471,8 +471,10 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 	char	   *lit;
 
 	srv->server_version = xstrdup(PQparameterStatus(conn, "server_version"));
-	/* Do not count our own statements; allowed to superusers only, harmless otherwise. */
-	PQclear(PQexec(conn, TAG "SET latdiag.enabled = off"));
+	/* Do not count our own statements (a superuser-only setting). */
+	if (PQparameterStatus(conn, "is_superuser") &&
+		strcmp(PQparameterStatus(conn, "is_superuser"), "on") == 0)
+		PQclear(PQexec(conn, TAG "SET latdiag.enabled = off"));
 	PQclear(PQexec(conn, TAG "SET statement_timeout = '60s'"));
 
 	res = run(conn, TAG "SELECT e.extversion, n.nspname FROM pg_catalog.pg_extension e "

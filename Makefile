@@ -51,6 +51,18 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The latdiag command-line report (src/cli, its own PGXS Makefile: PROGRAM).
+all: cli
+install: install-cli
+clean: clean-cli
+.PHONY: cli install-cli clean-cli
+cli:
+	$(MAKE) -C src/cli PG_CONFIG=$(PG_CONFIG)
+install-cli: cli
+	$(MAKE) -C src/cli PG_CONFIG=$(PG_CONFIG) install
+clean-cli:
+	$(MAKE) -C src/cli PG_CONFIG=$(PG_CONFIG) clean
+
 # PGXS tracks no header dependencies: rebuild every object when a header changes
 # (a stale object with an old struct layout crashes the server).
 $(OBJS): $(wildcard src/*.h)

@@ -6,27 +6,34 @@
 # On a Debian 12 machine, as root, this:
 #   1. installs what is missing (postgresql-15, postgresql-contrib,
 #      postgresql-server-dev-15, make, gcc) with apt-get;
-#   2. builds and installs the extension from this repository;
+#   2. builds and installs the extension and the `latdiag` report CLI;
 #   3. starts a throwaway PostgreSQL 15 cluster in /tmp, as an unprivileged
 #      user, with shared_preload_libraries = 'postgres_latdiag';
 #   4. loads a small online shop and runs a ~30 s workload against it with
 #      pgbench (fast point queries, plus queries with a slow tail: a report
 #      that sometimes covers a whole year, a checkout that sometimes waits on
-#      a row lock, a recommendation call that sometimes takes 200 ms) and a
-#      psql script with an N+1 loop;
-#   5. prints the diagnosis from postgres_latdiag.
+#      a row held by a restock job across its think time, a recommendation
+#      call that sometimes takes 200 ms, a lookup on an unindexed foreign key
+#      of a large table, a cart page with an N+1 loop) and a psql script with
+#      another N+1 loop;
+#   5. prints the report (`latdiag report`) and writes its HTML version to
+#      $LATDIAG_DEMO_HTML (default /tmp/latdiag-demo-report.html).
 # The cluster is removed on exit, also on failure or Ctrl-C. Re-runnable.
 #
 # Environment: LATDIAG_DEMO_SECONDS (workload duration, default 30),
-#              LATDIAG_DEMO_CLIENTS (pgbench clients, default 6).
+#              LATDIAG_DEMO_CLIENTS (pgbench clients, default 6),
+#              LATDIAG_DEMO_HTML (where the HTML report goes),
+#              PG_CONFIG (default /usr/bin/pg_config).
 
 set -euo pipefail
 exec </dev/null
 
 DEMO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEMO_DIR/../.." && pwd)
-PG_CONFIG=/usr/bin/pg_config
+PG_CONFIG=${PG_CONFIG:-/usr/bin/pg_config}
 PGBIN=/usr/lib/postgresql/15/bin
+[ -x "$PG_CONFIG" ] && PGBIN=$("$PG_CONFIG" --bindir)
+HTML_OUT=${LATDIAG_DEMO_HTML:-/tmp/latdiag-demo-report.html}
 SECONDS_RUN=${LATDIAG_DEMO_SECONDS:-30}
 CLIENTS=${LATDIAG_DEMO_CLIENTS:-6}
 DB=shop
@@ -40,7 +47,7 @@ die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 # --- 1. packages -------------------------------------------------------------
 say "checking packages"
 missing=()
-for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 make gcc; do
+for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev make gcc; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
     [ "$status" = installed ] || missing+=("$pkg")
 done
@@ -60,7 +67,8 @@ make -s -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG"
 make -s -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG" install
 lib=$("$PG_CONFIG" --pkglibdir)/postgres_latdiag.so
 [ -f "$lib" ] || die "$lib was not installed"
-echo "installed $lib"
+[ -x "$PGBIN/latdiag" ] || die "$PGBIN/latdiag was not installed"
+echo "installed $lib and $PGBIN/latdiag"
 
 # --- 3. throwaway cluster ----------------------------------------------------------
 if id postgres >/dev/null 2>&1; then
@@ -158,6 +166,7 @@ as_user "$PGBIN/pgbench" -n -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" \
     -f "$S/recommendations.sql@5" \
     -f "$S/sales_report.sql@5" \
     -f "$S/product_sales.sql@2" \
+    -f "$S/cart.sql@3" \
     "$DB" >"$WORK/pgbench.log" 2>&1 &
 BG_PIDS+=($!); PGBENCH_PID=$!
 # The restock job: one client, 3 times a second, holds row locks for 150 ms.
@@ -178,7 +187,15 @@ tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.log" | head -n 1)
 echo "pgbench: ${tx:-?} transactions, ${tps:-?} tps; restock job: $(sed -n \
     's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/restock.log") runs"
 
-# --- 5. diagnosis --------------------------------------------------------------------
-run_psql -d "$DB" -f "$WORK/demo/diagnosis.sql"
+# --- 5. the report ------------------------------------------------------------------
+# (test/demo/diagnosis.sql is the same diagnosis in plain SQL, for psql.)
+DSN="host=$WORK port=$PORT dbname=$DB user=$RUNAS"
+say "latdiag report --top 5"
+rc=0
+"$PGBIN/latdiag" report --dsn "$DSN" --top 5 || rc=$?
+[ $rc -eq 0 ] || die "latdiag report failed (exit $rc)"
+"$PGBIN/latdiag" report --dsn "$DSN" --format html --output "$HTML_OUT" ||
+    die "latdiag report --format html failed"
+say "the HTML report (latency histograms, every section) is in $HTML_OUT"
 
 printf '\ndemo finished in %ss; removing the throwaway cluster\n' "$(( $(date +%s) - START_TIME ))"

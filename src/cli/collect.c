@@ -1,0 +1,671 @@
+/*
+ * collect.c: read the report's data from every server, one thread per server.
+ *
+ * Each thread owns its Server and its connection, and copies every result
+ * into plain strings (Table), so the renderers never see libpq.  A server that
+ * is down, has no extension, or has an older postgres_latdiag without some
+ * view is recorded as such; nothing here exits the program.
+ */
+#include "latdiag.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+/* Type OIDs (catalog/pg_type_d.h), to type columns in JSON and alignment. */
+#define BOOLOID		16
+#define INT8OID		20
+#define INT2OID		21
+#define INT4OID		23
+#define OIDOID		26
+#define FLOAT4OID	700
+#define FLOAT8OID	701
+#define NUMERICOID	1700
+
+/* Every statement of the CLI starts with this, so the report can leave out its own queries. */
+#define TAG "/* latdiag-cli */ "
+#define DBNAME(col) "(SELECT datname FROM pg_catalog.pg_database WHERE oid = " col ") AS database"
+#define ONELINE(col) "regexp_replace(btrim(" col "), '\\s+', ' ', 'g')"
+#define MS(col, digits, name) "round((" col ")::numeric, " #digits ") AS " name
+
+const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock"};
+
+const SectionDef section_defs[NUM_SECTIONS] = {
+	{"top_p99", "Top queries by p99 latency (ms)", "latdiag_queries", "latdiag_queries", false, -1},
+	{"top_total", "Top queries by total time (ms)", "latdiag_queries", "latdiag_queries", false, -1},
+	{"plan_changes", "Plan flips: queries that switched to a slower plan", "latdiag_plan_changes", "latdiag_plan_changes", false, -1},
+	{"seq_scans", "Sequential scans of large tables that return few rows", "latdiag_seq_scans", "latdiag_seq_scans", false, FIND_SEQ_SCAN},
+	{"n_plus_one", "N+1 patterns", "latdiag_n_plus_one", "latdiag_n_plus_one", false, FIND_N_PLUS_ONE},
+	{"lock_waits", "Lock waits by query", "latdiag_lock_waits", "latdiag_lock_waits", false, FIND_LOCK},
+	{"lock_tree", "Lock wait tree now (who blocks whom)", "latdiag_lock_tree", "latdiag_lock_tree", false, -1},
+	{"index_candidates", "Index candidates", "latdiag_index_candidates", "latdiag_index_candidates", false, FIND_INDEX},
+	{"snapshots", "Slowest EXPLAIN ANALYZE snapshot of each top query", "latdiag_explain_snapshots", "latdiag_explain_snapshots", false, -1},
+};
+
+/*
+ * The query of each section; $1 is the row limit (--top), except for
+ * snapshots, where it is the array of the top queries' queryids.  Columns are
+ * the views' documented ones (doc/reference.md, doc/cli.md).
+ */
+static const char *const section_sql[NUM_SECTIONS] = {
+	/* SEC_TOP_P99 */
+	TAG "SELECT queryid, " DBNAME("dbid") ", calls, "
+	MS("p50_exec_time", 2, "p50_ms") ", " MS("p95_exec_time", 2, "p95_ms") ", "
+	MS("p99_exec_time", 2, "p99_ms") ", " MS("max_exec_time", 2, "max_ms") ", "
+	MS("mean_exec_time", 2, "mean_ms") ", " MS("total_exec_time", 1, "total_ms") ", "
+	ONELINE("query") " AS query "
+	"FROM latdiag_queries WHERE toplevel AND calls > 0 "
+	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
+	"ORDER BY p99_exec_time DESC NULLS LAST, calls DESC LIMIT $1",
+	/* SEC_TOP_TOTAL */
+	TAG "SELECT queryid, " DBNAME("dbid") ", calls, "
+	MS("total_exec_time", 1, "total_ms") ", " MS("mean_exec_time", 2, "mean_ms") ", "
+	MS("p50_exec_time", 2, "p50_ms") ", " MS("p95_exec_time", 2, "p95_ms") ", "
+	MS("p99_exec_time", 2, "p99_ms") ", " ONELINE("query") " AS query "
+	"FROM latdiag_queries WHERE toplevel AND calls > 0 "
+	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
+	"ORDER BY total_exec_time DESC NULLS LAST, calls DESC LIMIT $1",
+	/* SEC_PLAN_CHANGES */
+	TAG "SELECT queryid, " DBNAME("dbid") ", "
+	MS("old_mean_exec_time", 2, "old_mean_ms") ", " MS("new_mean_exec_time", 2, "new_mean_ms") ", "
+	MS("old_p95_exec_time", 2, "old_p95_ms") ", " MS("new_p95_exec_time", 2, "new_p95_ms") ", "
+	"old_calls, new_calls, changes, changed_at, old_planid, new_planid, "
+	ONELINE("query") " AS query "
+	"FROM latdiag_plan_changes "
+	"ORDER BY new_mean_exec_time / greatest(old_mean_exec_time, 0.001) DESC LIMIT $1",
+	/* SEC_SEQ_SCANS */
+	TAG "SELECT relname, queryid, " DBNAME("dbid") ", calls, "
+	"round(rows_scanned::numeric) AS rows_scanned, "
+	"round(rows_returned::numeric, 1) AS rows_returned, "
+	"round(selectivity::numeric, 4) AS selectivity, measured, inner_of_nested_loop, "
+	"array_to_string(filter_columns, ', ') AS filter_columns, filter, "
+	MS("total_exec_time", 1, "total_ms") ", " ONELINE("query") " AS query "
+	"FROM latdiag_seq_scans LIMIT $1",
+	/* SEC_N_PLUS_ONE */
+	TAG "SELECT kind, toplevel, parent_queryid, child_queryid, " DBNAME("dbid") ", "
+	"episodes, child_calls, round(avg_calls_per_episode::numeric, 1) AS avg_calls_per_episode, "
+	"max_calls_per_episode, " MS("total_round_trip_time", 1, "total_round_trip_ms") ", "
+	MS("child_exec_time", 1, "child_exec_ms") ", last_seen, "
+	ONELINE("parent_query") " AS parent_query, " ONELINE("child_query") " AS child_query, "
+	"suggestion FROM latdiag_n_plus_one "
+	"ORDER BY total_round_trip_time DESC NULLS LAST LIMIT $1",
+	/* SEC_LOCK_WAITS */
+	TAG "SELECT queryid, " DBNAME("dbid") ", locktype, mode, relname, waits, cancelled, "
+	MS("total_wait_time", 1, "total_wait_ms") ", " MS("max_wait_time", 1, "max_wait_ms") ", "
+	MS("mean_wait_time", 1, "mean_wait_ms") ", blocker_queryid, blocker_state, last_seen, "
+	ONELINE("query") " AS query, " ONELINE("blocker_query") " AS blocker_query "
+	"FROM latdiag_lock_waits ORDER BY total_wait_time DESC NULLS LAST LIMIT $1",
+	/* SEC_LOCK_TREE: every column, as the view orders them; the tree, not a top N */
+	TAG "SELECT * FROM latdiag_lock_tree LIMIT 10 * $1::int",
+	/* SEC_INDEX_CANDIDATES */
+	TAG "SELECT relname, array_to_string(columns, ', ') AS columns, calls, "
+	"round(est_cost_before::numeric, 1) AS est_cost_before, "
+	"round(est_cost_after::numeric, 1) AS est_cost_after, "
+	"round(est_improvement::numeric, 3) AS est_improvement, est_size_bytes, "
+	"write_overhead, index_def, array_to_string(queryids, ', ') AS queryids, reason, "
+	DBNAME("dbid") " FROM latdiag_index_candidates "
+	"ORDER BY calls * (est_cost_before - est_cost_after) DESC NULLS LAST LIMIT $1",
+	/* SEC_SNAPSHOTS */
+	TAG "SELECT * FROM (SELECT DISTINCT ON (queryid) queryid, " DBNAME("dbid") ", "
+	MS("exec_time", 1, "exec_ms") ", captured_at, planid, plan_truncated, "
+	ONELINE("query") " AS query, plan FROM latdiag_explain_snapshots "
+	"WHERE queryid = ANY ($1::bigint[]) ORDER BY queryid, exec_time DESC) AS s "
+	"ORDER BY exec_ms DESC",
+};
+
+/* Per-finding count of everything the view holds (not only the top N). */
+static const char *const finding_sql[NUM_FINDINGS] = {
+	TAG "SELECT count(*) FROM latdiag_n_plus_one",
+	TAG "SELECT count(*) FROM latdiag_seq_scans",
+	TAG "SELECT count(*) FROM latdiag_index_candidates",
+	TAG "SELECT count(*) FROM latdiag_lock_waits",
+};
+static const SectionId finding_section[NUM_FINDINGS] = {
+	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS
+};
+
+/* malloc that exits on failure (a report tool has nothing to fall back to). */
+void *
+xmalloc(size_t n)
+{
+	void	   *p = calloc(1, n ? n : 1);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "latdiag: out of memory\n");
+		exit(1);
+	}
+	return p;
+}
+
+/* strdup that exits on failure; NULL stays NULL. */
+char *
+xstrdup(const char *s)
+{
+	char	   *p;
+
+	if (s == NULL)
+		return NULL;
+	p = xmalloc(strlen(s) + 1);
+	strcpy(p, s);
+	return p;
+}
+
+/* sprintf into a new string. */
+char *
+xprintf(const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+	char	   *p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	p = xmalloc(n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+/* Name of a server status, as the report and the JSON print it. */
+const char *
+server_status_name(ServerStatus s)
+{
+	switch (s)
+	{
+		case SRV_OK:
+			return "ok";
+		case SRV_DOWN:
+			return "down";
+		case SRV_NO_EXTENSION:
+			return "no_extension";
+		case SRV_NOT_LOADED:
+			return "not_loaded";
+		case SRV_ERROR:
+			return "error";
+	}
+	return "error";
+}
+
+/* libpq's error message on one line: whitespace runs as one space, no trailing newline. */
+static char *
+one_line(const char *msg)
+{
+	char	   *s = xstrdup(msg ? msg : "unknown error");
+	char	   *src,
+			   *dst;
+
+	for (src = dst = s; *src; src++)
+	{
+		bool		space = (*src == '\n' || *src == '\r' || *src == '\t' || *src == ' ');
+
+		if (space && (dst == s || dst[-1] == ' '))
+			continue;
+		*dst++ = space ? ' ' : *src;
+	}
+	while (dst > s && dst[-1] == ' ')
+		dst--;
+	*dst = '\0';
+	return s;
+}
+
+/* Column kind of a result column, from its type. */
+static ColKind
+kind_of(const PGresult *res, int col)
+{
+	const char *name = PQfname(res, col);
+	size_t		len = strlen(name);
+
+	switch (PQftype(res, col))
+	{
+		case BOOLOID:
+			return COL_BOOL;
+		case INT8OID:
+			if ((len >= 7 && strcmp(name + len - 7, "queryid") == 0) ||
+				(len >= 6 && strcmp(name + len - 6, "planid") == 0))
+				return COL_ID;
+			return COL_NUM;
+		case INT2OID:
+		case INT4OID:
+		case OIDOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return COL_NUM;
+		default:
+			return COL_TEXT;
+	}
+}
+
+/* Copy a tuples result into a Table. */
+static Table *
+table_from_result(const PGresult *res)
+{
+	Table	   *t = xmalloc(sizeof(Table));
+	int			r,
+				c;
+
+	t->ncols = PQnfields(res);
+	t->nrows = PQntuples(res);
+	t->cols = xmalloc(sizeof(char *) * t->ncols);
+	t->kinds = xmalloc(sizeof(ColKind) * t->ncols);
+	for (c = 0; c < t->ncols; c++)
+	{
+		t->cols[c] = xstrdup(PQfname(res, c));
+		t->kinds[c] = kind_of(res, c);
+	}
+	t->vals = xmalloc(sizeof(char **) * t->nrows);
+	for (r = 0; r < t->nrows; r++)
+	{
+		t->vals[r] = xmalloc(sizeof(char *) * t->ncols);
+		for (c = 0; c < t->ncols; c++)
+			t->vals[r][c] = PQgetisnull(res, r, c) ? NULL :
+				xstrdup(PQgetvalue(res, r, c));
+	}
+	return t;
+}
+
+/* Run a query with up to two text parameters; NULL result and *err set on failure. */
+static PGresult *
+run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
+	char **err)
+{
+	const char *params[2];
+	PGresult   *res;
+
+	params[0] = p1;
+	params[1] = p2;
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		if (err)
+			*err = one_line(PQresultErrorMessage(res));
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Read a section's table into srv->sections[id]. */
+static void
+read_section(PGconn *conn, Server *srv, SectionId id, const char *param)
+{
+	SectionResult *sr = &srv->sections[id];
+	char	   *err = NULL;
+	PGresult   *res = run(conn, section_sql[id], 1, param, NULL, &err);
+
+	if (res == NULL)
+	{
+		sr->status = SS_ERROR;
+		sr->message = err;
+		return;
+	}
+	sr->status = SS_OK;
+	sr->table = table_from_result(res);
+	PQclear(res);
+}
+
+/* The distinct queryids of the top sections, as a bigint[] literal and a list. */
+static char *
+top_queryids(Server *srv, char ***ids, int *nids)
+{
+	size_t		cap = 2;
+	char	   *lit;
+	int			s,
+				r,
+				i;
+	static const SectionId tops[] = {SEC_TOP_P99, SEC_TOP_TOTAL};
+
+	*ids = NULL;
+	*nids = 0;
+	for (s = 0; s < 2; s++)
+	{
+		Table	   *t = srv->sections[tops[s]].table;
+
+		if (t)
+			cap += (size_t) t->nrows * 22;
+	}
+	lit = xmalloc(cap + 1);
+	*ids = xmalloc(sizeof(char *) * (cap / 2 + 1));
+	strcpy(lit, "{");
+	for (s = 0; s < 2; s++)
+	{
+		Table	   *t = srv->sections[tops[s]].table;
+
+		if (t == NULL)
+			continue;
+		for (r = 0; r < t->nrows; r++)
+		{
+			const char *q = t->vals[r][table_col(t, "queryid")];
+			bool		seen = false;
+
+			if (q == NULL)		/* another user's statement */
+				continue;
+			for (i = 0; i < *nids; i++)
+				if (strcmp((*ids)[i], q) == 0)
+					seen = true;
+			if (seen)
+				continue;
+			(*ids)[(*nids)++] = (char *) q;
+			if (*nids > 1)
+				strcat(lit, ",");
+			strcat(lit, q);
+		}
+	}
+	strcat(lit, "}");
+	return lit;
+}
+
+/* The latency histogram of every top query, with its percentiles. */
+static void
+read_histograms(PGconn *conn, Server *srv, char **ids, int nids)
+{
+	Table	   *top = srv->sections[SEC_TOP_P99].table;
+	Table	   *tot = srv->sections[SEC_TOP_TOTAL].table;
+	int			i;
+
+	srv->hists = xmalloc(sizeof(Histogram) * (nids + 1));
+	for (i = 0; i < nids; i++)
+	{
+		PGresult   *res;
+		Histogram  *h = &srv->hists[srv->nhists];
+		Table	   *src = NULL;
+		int			row = -1,
+					r,
+					b;
+
+		res = run(conn, TAG "SELECT lower_ms, upper_ms, count FROM latdiag_latency_histogram($1::bigint)",
+				  1, ids[i], NULL, NULL);
+		if (res == NULL)
+			continue;
+		/* The row that named it, for the text and the percentiles. */
+		for (r = 0; top && r < top->nrows && row < 0; r++)
+			if (top->vals[r][0] && strcmp(top->vals[r][0], ids[i]) == 0)
+				src = top, row = r;
+		for (r = 0; tot && r < tot->nrows && row < 0; r++)
+			if (tot->vals[r][0] && strcmp(tot->vals[r][0], ids[i]) == 0)
+				src = tot, row = r;
+		h->queryid = xstrdup(ids[i]);
+		if (src)
+		{
+			const char *v;
+
+			h->query = xstrdup(src->vals[row][table_col(src, "query")]);
+			v = src->vals[row][table_col(src, "p50_ms")];
+			h->p50 = v ? atof(v) : -1;
+			v = src->vals[row][table_col(src, "p95_ms")];
+			h->p95 = v ? atof(v) : -1;
+			v = src->vals[row][table_col(src, "p99_ms")];
+			h->p99 = v ? atof(v) : -1;
+		}
+		h->nbuckets = PQntuples(res);
+		h->lower = xmalloc(sizeof(double) * (h->nbuckets + 1));
+		h->upper = xmalloc(sizeof(double) * (h->nbuckets + 1));
+		h->count = xmalloc(sizeof(double) * (h->nbuckets + 1));
+		for (b = 0; b < h->nbuckets; b++)
+		{
+			h->lower[b] = atof(PQgetvalue(res, b, 0));
+			h->upper[b] = atof(PQgetvalue(res, b, 1));
+			h->count[b] = atof(PQgetvalue(res, b, 2));
+		}
+		PQclear(res);
+		srv->nhists++;
+	}
+}
+
+/* Which of the sections' objects exist, in the extension's schema. */
+static bool
+check_objects(PGconn *conn, Server *srv, const char *schema, bool exists[NUM_SECTIONS],
+			  bool *has_index_report)
+{
+	char	   *sql;
+	char	   *cols = xstrdup("");
+	char	   *err = NULL;
+	PGresult   *res;
+	int			i;
+
+	for (i = 0; i < NUM_SECTIONS; i++)
+	{
+		char	   *next = xprintf("%s to_regclass(quote_ident($1) || '.%s') IS NOT NULL,",
+								   cols, section_defs[i].check);
+
+		free(cols);
+		cols = next;
+	}
+	sql = xprintf(TAG "SELECT %s to_regprocedure(quote_ident($1) || '.latdiag_index_report(text)') IS NOT NULL",
+				  cols);
+	res = run(conn, sql, 1, schema, NULL, &err);
+	free(sql);
+	free(cols);
+	if (res == NULL)
+	{
+		srv->status = SRV_ERROR;
+		srv->message = err;
+		return false;
+	}
+	for (i = 0; i < NUM_SECTIONS; i++)
+		exists[i] = strcmp(PQgetvalue(res, 0, i), "t") == 0;
+	*has_index_report = strcmp(PQgetvalue(res, 0, NUM_SECTIONS), "t") == 0;
+	PQclear(res);
+	return true;
+}
+
+/* Everything about one server, on an open connection. */
+static void
+collect_connected(PGconn *conn, Server *srv, const Report *rep)
+{
+	PGresult   *res;
+	char	   *err = NULL;
+	char	   *schema;
+	char		topbuf[16];
+	bool		exists[NUM_SECTIONS];
+	bool		has_index_report = false;
+	char	  **ids;
+	int			nids,
+				i;
+	char	   *lit;
+
+	srv->server_version = xstrdup(PQparameterStatus(conn, "server_version"));
+	/* Do not count our own statements (a superuser-only setting). */
+	if (PQparameterStatus(conn, "is_superuser") &&
+		strcmp(PQparameterStatus(conn, "is_superuser"), "on") == 0)
+		PQclear(PQexec(conn, TAG "SET latdiag.enabled = off"));
+	PQclear(PQexec(conn, TAG "SET statement_timeout = '60s'"));
+
+	res = run(conn, TAG "SELECT e.extversion, n.nspname FROM pg_catalog.pg_extension e "
+			  "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
+			  "WHERE e.extname = 'postgres_latdiag'", 0, NULL, NULL, &err);
+	if (res == NULL)
+	{
+		srv->status = SRV_ERROR;
+		srv->message = err;
+		return;
+	}
+	if (PQntuples(res) == 0)
+	{
+		srv->status = SRV_NO_EXTENSION;
+		srv->message = xprintf("extension postgres_latdiag is not installed in database \"%s\"",
+							   PQdb(conn));
+		PQclear(res);
+		return;
+	}
+	srv->ext_version = xstrdup(PQgetvalue(res, 0, 0));
+	schema = xstrdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+
+	/* Unqualified names resolve in the extension's schema, after pg_catalog. */
+	res = run(conn, TAG "SELECT pg_catalog.set_config('search_path', "
+			  "'pg_catalog, ' || pg_catalog.quote_ident($1), false)", 1, schema, NULL, &err);
+	if (res == NULL)
+	{
+		srv->status = SRV_ERROR;
+		srv->message = err;
+		free(schema);
+		return;
+	}
+	PQclear(res);
+
+	res = run(conn, TAG "SELECT * FROM latdiag_info", 0, NULL, NULL, &err);
+	if (res == NULL)
+	{
+		srv->status = strstr(err, "shared_preload_libraries") ? SRV_NOT_LOADED : SRV_ERROR;
+		srv->message = err;
+		free(schema);
+		return;
+	}
+	srv->info = table_from_result(res);
+	PQclear(res);
+
+	if (!check_objects(conn, srv, schema, exists, &has_index_report))
+	{
+		free(schema);
+		return;
+	}
+	free(schema);
+	srv->status = SRV_OK;
+
+	snprintf(topbuf, sizeof(topbuf), "%d", rep->top);
+	for (i = 0; i < NUM_SECTIONS; i++)
+	{
+		if (!exists[i])
+		{
+			srv->sections[i].status = SS_MISSING;
+			srv->sections[i].message =
+				xprintf("not available (postgres_latdiag version %s has no %s)",
+						srv->ext_version, section_defs[i].object);
+			continue;
+		}
+		if (i != SEC_SNAPSHOTS)
+			read_section(conn, srv, (SectionId) i, topbuf);
+	}
+
+	/* Histograms and snapshots of the top queries. */
+	lit = top_queryids(srv, &ids, &nids);
+	if (exists[SEC_SNAPSHOTS])
+		read_section(conn, srv, SEC_SNAPSHOTS, lit);
+	read_histograms(conn, srv, ids, nids);
+	free(lit);
+	free(ids);
+
+	for (i = 0; i < NUM_FINDINGS; i++)
+	{
+		srv->findings[i] = -1;
+		if (srv->sections[finding_section[i]].status != SS_OK)
+			continue;
+		res = run(conn, finding_sql[i], 0, NULL, NULL, NULL);
+		if (res)
+		{
+			srv->findings[i] = atol(PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+	}
+
+	if (has_index_report)
+	{
+		const char *fmt = rep->format == FMT_MARKDOWN ? "markdown" :
+			rep->format == FMT_JSON ? "json" : "text";
+
+		res = run(conn, TAG "SELECT latdiag_index_report($1)", 1, fmt, NULL, &err);
+		if (res)
+		{
+			srv->index_report = xstrdup(PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+		else
+			srv->index_report = xprintf("latdiag_index_report failed: %s", err);
+	}
+}
+
+/* Thread body: connect to one server and read it. */
+static void *
+collect_server(void *arg)
+{
+	void	  **a = arg;
+	Server	   *srv = a[0];
+	const Report *rep = a[1];
+	PGconn	   *conn;
+	int			i;
+
+	for (i = 0; i < NUM_FINDINGS; i++)
+		srv->findings[i] = -1;
+	{
+		/* The DSN is expanded first; UTF8 for the report, our name unless the DSN has one. */
+		const char *const keys[] = {"dbname", "client_encoding", "fallback_application_name", NULL};
+		const char *const vals[] = {srv->dsn, "UTF8", "latdiag", NULL};
+
+		conn = PQconnectdbParams(keys, vals, 1);
+	}
+	if (conn == NULL)
+	{
+		srv->status = SRV_DOWN;
+		srv->message = xstrdup("out of memory");
+		srv->label = xstrdup(srv->dsn);
+		return NULL;
+	}
+	/* host:port/dbname; never the password */
+	srv->label = xprintf("%s:%s/%s", PQhost(conn) ? PQhost(conn) : "?",
+						 PQport(conn) ? PQport(conn) : "?",
+						 PQdb(conn) ? PQdb(conn) : "?");
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		srv->status = SRV_DOWN;
+		srv->message = one_line(PQerrorMessage(conn));
+	}
+	else
+		collect_connected(conn, srv, rep);
+	PQfinish(conn);
+	return NULL;
+}
+
+/* Read every server in parallel, then make their labels unique. */
+void
+collect_all(Report *r)
+{
+	pthread_t  *th = xmalloc(sizeof(pthread_t) * r->nservers);
+	bool	   *started = xmalloc(sizeof(bool) * r->nservers);
+	void	 ***args = xmalloc(sizeof(void **) * r->nservers);
+	int			i,
+				j;
+
+	/* A server that does not answer must not hold up the report forever. */
+	setenv("PGCONNECT_TIMEOUT", "10", 0);
+	for (i = 0; i < r->nservers; i++)
+	{
+		args[i] = xmalloc(sizeof(void *) * 2);
+		args[i][0] = &r->servers[i];
+		args[i][1] = r;
+		started[i] = pthread_create(&th[i], NULL, collect_server, args[i]) == 0;
+		if (!started[i])
+			collect_server(args[i]);
+	}
+	for (i = 0; i < r->nservers; i++)
+	{
+		if (started[i])
+			pthread_join(th[i], NULL);
+		free(args[i]);
+	}
+	/* Backwards, so that the labels compared with are still the original ones. */
+	for (i = r->nservers - 1; i > 0; i--)
+	{
+		int			n = 1;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(r->servers[j].label, r->servers[i].label) == 0)
+				n++;
+		if (n > 1)
+		{
+			char	   *l = xprintf("%s#%d", r->servers[i].label, n);
+
+			free(r->servers[i].label);
+			r->servers[i].label = l;
+		}
+	}
+	free(th);
+	free(started);
+	free(args);
+}

@@ -1,0 +1,170 @@
+/*
+ * latdiag.h: shared declarations of the `latdiag` command-line report.
+ *
+ * The report is built in two steps.  collect.c connects to every server (one
+ * thread each), checks which views its postgres_latdiag version has and reads
+ * each section into plain string tables (Server).  The renderers (render_text.c
+ * for text and markdown, render_json.c, render_html.c) then print the merged
+ * report of all servers; they never touch a connection.
+ */
+#ifndef LATDIAG_CLI_H
+#define LATDIAG_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define LATDIAG_CLI_VERSION "1.3"
+/* Version of the JSON shape (doc/cli.md); bumped only on incompatible change. */
+#define LATDIAG_JSON_VERSION 1
+
+/* Kind of a column, for alignment and JSON typing. */
+typedef enum ColKind
+{
+	COL_TEXT,
+	COL_NUM,					/* integer, float or numeric */
+	COL_ID,						/* 64-bit identifier: a string in JSON */
+	COL_BOOL
+} ColKind;
+
+/* A query result copied out of libpq: values are NULL for SQL NULL. */
+typedef struct Table
+{
+	int			ncols;
+	char	  **cols;
+	ColKind    *kinds;
+	int			nrows;
+	char	 ***vals;			/* vals[row][col] */
+} Table;
+
+/* The finding kinds --fail-on knows. */
+typedef enum Finding
+{
+	FIND_N_PLUS_ONE,
+	FIND_SEQ_SCAN,
+	FIND_INDEX,
+	FIND_LOCK,
+	NUM_FINDINGS
+} Finding;
+
+/* Report sections, in print order. */
+typedef enum SectionId
+{
+	SEC_TOP_P99,
+	SEC_TOP_TOTAL,
+	SEC_PLAN_CHANGES,
+	SEC_SEQ_SCANS,
+	SEC_N_PLUS_ONE,
+	SEC_LOCK_WAITS,
+	SEC_LOCK_TREE,
+	SEC_INDEX_CANDIDATES,
+	SEC_SNAPSHOTS,
+	NUM_SECTIONS
+} SectionId;
+
+typedef enum SecStatus
+{
+	SS_SKIPPED,					/* the server could not be read at all */
+	SS_OK,
+	SS_MISSING,					/* the view does not exist in this version */
+	SS_ERROR					/* the query failed */
+} SecStatus;
+
+typedef struct SectionDef
+{
+	const char *key;			/* JSON key, also the HTML anchor */
+	const char *title;
+	const char *object;			/* the view or function it reads */
+	const char *check;			/* argument of to_regclass/to_regprocedure */
+	bool		is_function;
+	int			finding;		/* a Finding, or -1 */
+} SectionDef;
+
+extern const SectionDef section_defs[NUM_SECTIONS];
+extern const char *const finding_names[NUM_FINDINGS];
+
+typedef struct SectionResult
+{
+	SecStatus	status;
+	char	   *message;		/* why not OK */
+	Table	   *table;
+} SectionResult;
+
+/* The latency histogram of one top query. */
+typedef struct Histogram
+{
+	char	   *queryid;
+	char	   *query;
+	double		p50,
+				p95,
+				p99;
+	int			nbuckets;
+	double	   *lower;
+	double	   *upper;
+	double	   *count;
+} Histogram;
+
+typedef enum ServerStatus
+{
+	SRV_OK,
+	SRV_DOWN,					/* could not connect */
+	SRV_NO_EXTENSION,			/* postgres_latdiag not created in this database */
+	SRV_NOT_LOADED,				/* created, but not in shared_preload_libraries */
+	SRV_ERROR					/* anything else */
+} ServerStatus;
+
+typedef struct Server
+{
+	const char *dsn;
+	char	   *label;
+	ServerStatus status;
+	char	   *message;
+	char	   *server_version;
+	char	   *ext_version;
+	Table	   *info;			/* latdiag_info */
+	SectionResult sections[NUM_SECTIONS];
+	Histogram  *hists;
+	int			nhists;
+	char	   *index_report;	/* latdiag_index_report(), when it exists */
+	long		findings[NUM_FINDINGS]; /* -1: not available */
+} Server;
+
+typedef enum Format
+{
+	FMT_TEXT,
+	FMT_MARKDOWN,
+	FMT_JSON,
+	FMT_HTML
+} Format;
+
+typedef struct Report
+{
+	Format		format;
+	int			top;
+	bool		fail_on[NUM_FINDINGS];
+	int			nservers;
+	Server	   *servers;
+	char		generated_at[64];	/* ISO 8601, UTC */
+	long		findings[NUM_FINDINGS]; /* summed over servers; -1: nowhere */
+	int			exit_code;
+} Report;
+
+/* collect.c */
+extern void collect_all(Report *r);
+extern const char *server_status_name(ServerStatus s);
+
+/* util (collect.c) */
+extern void *xmalloc(size_t n);
+extern char *xstrdup(const char *s);
+extern char *xprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/* merge.c */
+extern Table *merged_section(const Report *r, SectionId id, bool with_server);
+extern void free_table(Table *t);
+extern int	table_col(const Table *t, const char *name);
+
+/* renderers */
+extern void render_text(FILE *out, const Report *r, bool markdown);
+extern void render_json(FILE *out, const Report *r);
+extern void render_html(FILE *out, const Report *r);
+
+#endif							/* LATDIAG_CLI_H */

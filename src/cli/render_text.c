@@ -1,0 +1,403 @@
+/*
+ * render_text.c: the report as aligned plain text, or as GitHub markdown.
+ *
+ * Both print the same things in the same order: the servers, the findings,
+ * then every section as a table (with a server column in fleet mode), and the
+ * slowest EXPLAIN ANALYZE snapshot of each top query with its plan.
+ */
+#include "latdiag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest cell of a long text column in the text format, in characters. */
+#define TEXT_CAP 70
+
+/* Characters (UTF-8 code points) of a string. */
+static int
+utf8_len(const char *s)
+{
+	int			n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char) *s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Whether a column holds long free text that the text format cuts. */
+static bool
+is_long_text(const char *name)
+{
+	size_t		len = strlen(name);
+
+	return (len >= 5 && strcmp(name + len - 5, "query") == 0) ||
+		strcmp(name, "filter") == 0;
+}
+
+/* A cell for the text format: NULL as "-", control characters as spaces, cut at cap. */
+static char *
+text_cell(const char *v, int cap)
+{
+	char	   *s;
+	char	   *p;
+	int			chars = 0;
+
+	if (v == NULL)
+		return xstrdup("-");
+	s = xmalloc(strlen(v) + 4);
+	for (p = s; *v; v++)
+	{
+		if (((unsigned char) *v & 0xC0) != 0x80)
+		{
+			if (cap > 0 && chars == cap - 3)
+			{
+				/* keep room for "..." only if more than 3 characters remain */
+				if (utf8_len(v) > 3)
+				{
+					strcpy(p, "...");
+					return s;
+				}
+			}
+			chars++;
+		}
+		*p++ = ((unsigned char) *v < 0x20 || *v == 0x7f) ? ' ' : *v;
+	}
+	*p = '\0';
+	return s;
+}
+
+/* A cell for markdown: punctuation that means something there is escaped. */
+static void
+md_cell(FILE *out, const char *v)
+{
+	if (v == NULL)
+	{
+		fputs("-", out);
+		return;
+	}
+	for (; *v; v++)
+	{
+		if (strchr("\\`*_[]<>|#~", *v))
+			fputc('\\', out);
+		fputc(((unsigned char) *v < 0x20 || *v == 0x7f) ? ' ' : *v, out);
+	}
+}
+
+/* Print a table, aligned (text) or as a markdown table. */
+static void
+print_table(FILE *out, const Table *t, bool markdown)
+{
+	int			r,
+				c,
+				i;
+
+	if (markdown)
+	{
+		fputc('|', out);
+		for (c = 0; c < t->ncols; c++)
+		{
+			fputc(' ', out);
+			md_cell(out, t->cols[c]);
+			fputs(" |", out);
+		}
+		fputs("\n|", out);
+		for (c = 0; c < t->ncols; c++)
+			fputs(t->kinds[c] == COL_NUM ? "---:|" : "---|", out);
+		fputc('\n', out);
+		for (r = 0; r < t->nrows; r++)
+		{
+			fputc('|', out);
+			for (c = 0; c < t->ncols; c++)
+			{
+				fputc(' ', out);
+				md_cell(out, t->vals[r][c]);
+				fputs(" |", out);
+			}
+			fputc('\n', out);
+		}
+	}
+	else
+	{
+		char	 ***cells = xmalloc(sizeof(char **) * (t->nrows + 1));
+		int		   *width = xmalloc(sizeof(int) * t->ncols);
+
+		for (c = 0; c < t->ncols; c++)
+			width[c] = utf8_len(t->cols[c]);
+		for (r = 0; r < t->nrows; r++)
+		{
+			cells[r] = xmalloc(sizeof(char *) * t->ncols);
+			for (c = 0; c < t->ncols; c++)
+			{
+				int			w;
+
+				cells[r][c] = text_cell(t->vals[r][c],
+										is_long_text(t->cols[c]) ? TEXT_CAP : 0);
+				w = utf8_len(cells[r][c]);
+				if (w > width[c])
+					width[c] = w;
+			}
+		}
+		for (c = 0; c < t->ncols; c++)
+			fprintf(out, "%s%-*s", c ? "  " : "  ", c == t->ncols - 1 ? 0 : width[c], t->cols[c]);
+		fputs("\n", out);
+		for (c = 0; c < t->ncols; c++)
+		{
+			fputs("  ", out);
+			for (i = 0; i < width[c]; i++)
+				fputc('-', out);
+		}
+		fputs("\n", out);
+		for (r = 0; r < t->nrows; r++)
+		{
+			for (c = 0; c < t->ncols; c++)
+			{
+				int			pad = width[c] - utf8_len(cells[r][c]);
+				bool		right = t->kinds[c] == COL_NUM || t->kinds[c] == COL_ID;
+
+				fputs("  ", out);
+				if (right)
+					fprintf(out, "%*s", pad, "");
+				fputs(cells[r][c], out);
+				if (!right && c < t->ncols - 1)
+					fprintf(out, "%*s", pad, "");
+				free(cells[r][c]);
+			}
+			fputs("\n", out);
+			free(cells[r]);
+		}
+		free(cells);
+		free(width);
+	}
+}
+
+/* A value of the server's latdiag_info row, or "-". */
+static const char *
+info_value(const Server *s, const char *col)
+{
+	int			c;
+
+	if (s->info == NULL || s->info->nrows == 0 || (c = table_col(s->info, col)) < 0 ||
+		s->info->vals[0][c] == NULL)
+		return "-";
+	return s->info->vals[0][c];
+}
+
+/* The servers' table: status, versions, store size. */
+static Table *
+servers_table(const Report *r)
+{
+	static const char *const cols[] = {"server", "status", "server_version", "extension",
+	"queries", "evictions", "stats_reset", "message"};
+	Table	   *t = xmalloc(sizeof(Table));
+	int			s,
+				c;
+
+	t->ncols = 8;
+	t->cols = xmalloc(sizeof(char *) * t->ncols);
+	t->kinds = xmalloc(sizeof(ColKind) * t->ncols);
+	for (c = 0; c < t->ncols; c++)
+	{
+		t->cols[c] = xstrdup(cols[c]);
+		t->kinds[c] = (c == 4 || c == 5) ? COL_NUM : COL_TEXT;
+	}
+	t->nrows = r->nservers;
+	t->vals = xmalloc(sizeof(char **) * (r->nservers + 1));
+	for (s = 0; s < r->nservers; s++)
+	{
+		const Server *sv = &r->servers[s];
+		char	  **v = xmalloc(sizeof(char *) * t->ncols);
+
+		v[0] = xstrdup(sv->label);
+		v[1] = xstrdup(server_status_name(sv->status));
+		v[2] = xstrdup(sv->server_version);
+		v[3] = xstrdup(sv->ext_version);
+		v[4] = sv->info ? xstrdup(info_value(sv, "entries")) : NULL;
+		v[5] = sv->info ? xstrdup(info_value(sv, "evictions")) : NULL;
+		v[6] = sv->info ? xstrdup(info_value(sv, "stats_reset")) : NULL;
+		v[7] = xstrdup(sv->message);
+		t->vals[s] = v;
+	}
+	return t;
+}
+
+/* Print a heading. */
+static void
+heading(FILE *out, bool markdown, int level, const char *title)
+{
+	if (markdown)
+		fprintf(out, "\n%s %s\n\n", level == 1 ? "#" : "##", title);
+	else if (level == 1)
+		fprintf(out, "%s\n", title);
+	else
+		fprintf(out, "\n== %s ==\n\n", title);
+}
+
+/* Why a section has nothing from some servers. */
+static void
+section_notes(FILE *out, const Report *r, SectionId id, bool markdown)
+{
+	int			s;
+
+	for (s = 0; s < r->nservers; s++)
+	{
+		const Server *sv = &r->servers[s];
+		const SectionResult *sr = &sv->sections[id];
+
+		if (sv->status != SRV_OK || sr->status == SS_OK)
+			continue;
+		if (markdown)
+		{
+			fputs("_", out);
+			if (r->nservers > 1)
+			{
+				md_cell(out, sv->label);
+				fputs(": ", out);
+			}
+			if (sr->status == SS_ERROR)
+				fputs("error: ", out);
+			md_cell(out, sr->message);
+			fputs("_\n\n", out);
+		}
+		else
+			fprintf(out, "  %s%s%s%s\n", r->nservers > 1 ? sv->label : "",
+					r->nservers > 1 ? ": " : "", sr->status == SS_ERROR ? "error: " : "",
+					sr->message);
+	}
+}
+
+/* The snapshots section: each plan in full under a one-line header. */
+static void
+print_snapshots(FILE *out, const Table *t, bool markdown)
+{
+	int			r;
+	int			cq = table_col(t, "queryid"),
+				cs = table_col(t, "server"),
+				ce = table_col(t, "exec_ms"),
+				ct = table_col(t, "captured_at"),
+				cx = table_col(t, "query"),
+				cp = table_col(t, "plan");
+
+	for (r = 0; r < t->nrows; r++)
+	{
+		char	  **v = t->vals[r];
+		char	   *q = text_cell(cx >= 0 ? v[cx] : NULL, markdown ? 0 : 2 * TEXT_CAP);
+
+		if (markdown)
+		{
+			fprintf(out, "**queryid %s**%s%s, %s ms, captured %s: ",
+					cq >= 0 && v[cq] ? v[cq] : "-", cs >= 0 ? " on " : "",
+					cs >= 0 ? v[cs] : "", ce >= 0 && v[ce] ? v[ce] : "-",
+					ct >= 0 && v[ct] ? v[ct] : "-");
+			md_cell(out, q);
+			fprintf(out, "\n\n````\n%s\n````\n\n", cp >= 0 && v[cp] ? v[cp] : "");
+		}
+		else
+		{
+			const char *p = cp >= 0 && v[cp] ? v[cp] : "";
+
+			fprintf(out, "  queryid %s%s%s, %s ms, captured %s\n  %s\n",
+					cq >= 0 && v[cq] ? v[cq] : "-", cs >= 0 ? " on " : "",
+					cs >= 0 ? v[cs] : "", ce >= 0 && v[ce] ? v[ce] : "-",
+					ct >= 0 && v[ct] ? v[ct] : "-", q);
+			/* the plan, indented */
+			while (*p)
+			{
+				const char *nl = strchr(p, '\n');
+				int			len = nl ? (int) (nl - p) : (int) strlen(p);
+
+				fprintf(out, "      %.*s\n", len, p);
+				p += len + (nl ? 1 : 0);
+			}
+			fputc('\n', out);
+		}
+		free(q);
+	}
+}
+
+/* The whole report as text or markdown. */
+void
+render_text(FILE *out, const Report *r, bool markdown)
+{
+	bool		fleet = r->nservers > 1;
+	char	   *title;
+	Table	   *t;
+	int			i,
+				s,
+				nok = 0;
+	bool		any_fail = false;
+
+	for (s = 0; s < r->nservers; s++)
+		if (r->servers[s].status == SRV_OK)
+			nok++;
+	title = xprintf("postgres_latdiag report, %s, %d server%s (%d read), top %d",
+					r->generated_at, r->nservers, r->nservers == 1 ? "" : "s", nok, r->top);
+	heading(out, markdown, 1, title);
+	free(title);
+
+	heading(out, markdown, 2, "Servers");
+	t = servers_table(r);
+	print_table(out, t, markdown);
+	free_table(t);
+
+	heading(out, markdown, 2, "Findings");
+	for (i = 0; i < NUM_FINDINGS; i++)
+	{
+		if (markdown)
+			fprintf(out, "- `%s`: ", finding_names[i]);
+		else
+			fprintf(out, "  %-11s ", finding_names[i]);
+		if (r->findings[i] < 0)
+			fputs("not available\n", out);
+		else
+			fprintf(out, "%ld%s\n", r->findings[i],
+					r->fail_on[i] && r->findings[i] > 0 ? "  (--fail-on)" : "");
+		if (r->fail_on[i] && r->findings[i] > 0)
+			any_fail = true;
+	}
+	if (any_fail)
+		fprintf(out, "%s\n%s--fail-on: failing (exit status 2)\n", markdown ? "" : "",
+				markdown ? "" : "  ");
+
+	for (i = 0; i < NUM_SECTIONS; i++)
+	{
+		heading(out, markdown, 2, section_defs[i].title);
+		if (nok == 0)
+		{
+			fprintf(out, markdown ? "_no server could be read_\n" : "  no server could be read\n");
+			continue;
+		}
+		section_notes(out, r, (SectionId) i, markdown);
+		t = merged_section(r, (SectionId) i, fleet);
+		if (t->nrows == 0)
+		{
+			bool		any_ok = false;
+
+			for (s = 0; s < r->nservers; s++)
+				if (r->servers[s].sections[i].status == SS_OK)
+					any_ok = true;
+			if (any_ok)
+				fprintf(out, markdown ? "_none_\n" : "  (none)\n");
+		}
+		else if (i == SEC_SNAPSHOTS)
+			print_snapshots(out, t, markdown);
+		else
+			print_table(out, t, markdown);
+		free_table(t);
+	}
+
+	/* The index advisor's own report, when the server has it. */
+	for (s = 0; s < r->nservers; s++)
+	{
+		const Server *sv = &r->servers[s];
+		char	   *h;
+
+		if (sv->index_report == NULL)
+			continue;
+		h = xprintf("Index report (latdiag_index_report)%s%s", fleet ? ": " : "",
+					fleet ? sv->label : "");
+		heading(out, markdown, 2, h);
+		free(h);
+		fprintf(out, "%s\n", sv->index_report);
+	}
+}

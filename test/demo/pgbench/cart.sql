@@ -1,0 +1,22 @@
+-- Checkout page with an N+1 loop, as a lazy-loading ORM renders it: one
+-- query for the cart (the user's latest order's items), then one query per
+-- item for its product, each a separate statement and round trip.
+\set uid random(1, 5000)
+SELECT oi.product_id, oi.qty FROM order_items oi
+ WHERE oi.order_id = (SELECT max(id) FROM orders WHERE user_id = :uid);
+\set p1 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p1;
+\set p2 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p2;
+\set p3 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p3;
+\set p4 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p4;
+\set p5 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p5;
+\set p6 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p6;
+\set p7 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p7;
+\set p8 random(1, 1000)
+SELECT name, price, stock FROM products WHERE id = :p8;

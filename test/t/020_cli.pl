@@ -1,0 +1,341 @@
+# postgres_latdiag: the `latdiag` command-line report against a real preloaded
+# server.  Every format; the JSON parses with the documented shape; sections of
+# views this version lacks say "not available" (and render, against stub views
+# with the documented columns, where the version lacks them); fleet mode with a
+# server down and one without the extension; --fail-on exit codes; bad
+# arguments; the HTML page in headless Chromium (screenshot, SVG charts in the
+# DOM, no console message).  Chromium missing is a failure unless
+# LATDIAG_SKIP_BROWSER=1.
+use strict;
+use warnings;
+use IPC::Run;
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $bindir = `pg_config --bindir`;
+chomp $bindir;
+my $latdiag = "$bindir/latdiag";
+ok(-x $latdiag, "latdiag is installed in the bindir ($latdiag)")
+  or BAIL_OUT('latdiag is not installed');
+
+my $node = PostgreSQL::Test::Cluster->new('cli');
+$node->init;
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'postgres_latdiag'\n"
+	  . "max_parallel_workers_per_gather = 0\n"
+	  . "latdiag.snapshot_min_duration = 20\n"
+	  . "latdiag.snapshot_sample_rate = 1\n");
+$node->start;
+
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+
+# A large unindexed table read by a selective filter (a seq-scan finding), a
+# statement with a slow tail (a histogram worth drawing, and a snapshot), and
+# a table whose name would be markup if the HTML were not escaped.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION postgres_latdiag;
+CREATE TABLE big (id int, k int);
+INSERT INTO big SELECT g, g % 1000 FROM generate_series(1, 50000) g;
+ANALYZE big;
+CREATE TABLE "<script>x</script>" (a int);
+INSERT INTO "<script>x</script>" VALUES (1);
+});
+$node->safe_psql('postgres', 'SELECT latdiag_reset()');
+$node->safe_psql('postgres',
+	join('', map { "SELECT count(*) FROM big WHERE k = $_;\n" } 1 .. 20));
+$node->safe_psql('postgres',
+	join('',
+		map { "SELECT pg_sleep(" . ($_ % 10 == 0 ? '0.03' : '0.001') . ");\n" } 1 .. 40));
+$node->safe_psql('postgres', 'SELECT a, pg_sleep(0.05) FROM "<script>x</script>"');
+
+# A database without the extension, and one with it in another schema, where
+# views this version lacks are stubbed with their documented columns.
+$node->safe_psql('postgres', 'CREATE DATABASE noext');
+$node->safe_psql('postgres', 'CREATE DATABASE stubbed');
+$node->safe_psql('stubbed',
+	'CREATE SCHEMA diag; CREATE EXTENSION postgres_latdiag SCHEMA diag');
+my %stub = (
+	latdiag_n_plus_one => q{SELECT 16384::oid AS dbid, 10::oid AS userid,
+		'read'::text AS kind, true AS toplevel, 1::bigint AS parent_queryid,
+		'SELECT id FROM orders WHERE user_id = $1'::text AS parent_query,
+		2::bigint AS child_queryid,
+		'SELECT * FROM order_items WHERE order_id = $1'::text AS child_query,
+		3::bigint AS episodes, 60::bigint AS child_calls,
+		20::float8 AS avg_calls_per_episode, 25::bigint AS max_calls_per_episode,
+		120.5::float8 AS total_round_trip_time, 12.25::float8 AS child_exec_time,
+		now() AS last_seen,
+		'fetch all rows with ... WHERE order_id = ANY($1)'::text AS suggestion},
+	latdiag_lock_waits => q{SELECT 16384::oid AS dbid, 10::oid AS userid,
+		3::bigint AS queryid, 'UPDATE products SET stock = $1'::text AS query,
+		'transactionid'::text AS locktype, 'ShareLock'::text AS mode,
+		NULL::oid AS relid, NULL::text AS relname, 4::bigint AS waits,
+		0::bigint AS cancelled, 600.0::float8 AS total_wait_time,
+		300.0::float8 AS max_wait_time, 150.0::float8 AS mean_wait_time,
+		5::bigint AS blocker_queryid, 'UPDATE products SET stock = stock + $1'::text AS blocker_query,
+		'idle in transaction'::text AS blocker_state, now() AS last_seen},
+	latdiag_lock_tree => q{SELECT 1 AS level, 100 AS pid, NULL::int AS blocked_by,
+		'idle in transaction'::text AS state, 2500.0::float8 AS waiting_ms,
+		'UPDATE products SET stock = stock + $1'::text AS query},
+	latdiag_index_candidates => q{SELECT 16384::oid AS dbid, 16400::oid AS relid,
+		'public.order_items'::text AS relname, ARRAY['product_id']::text[] AS columns,
+		'CREATE INDEX CONCURRENTLY ON public.order_items (product_id)'::text AS index_def,
+		ARRAY[6::bigint] AS queryids, 40::bigint AS calls,
+		2500.0::float8 AS est_cost_before, 8.3::float8 AS est_cost_after,
+		0.99::float8 AS est_improvement, 3407872::bigint AS est_size_bytes,
+		'low'::text AS write_overhead, 'seq scan of 150000 rows keeps 150'::text AS reason});
+my %stubbed;
+for my $view (sort keys %stub)
+{
+	my $exists = $node->safe_psql('stubbed',
+		"SELECT to_regclass('diag.$view') IS NOT NULL");
+	next if $exists eq 't';
+	$node->safe_psql('stubbed', "CREATE VIEW diag.$view AS $stub{$view}");
+	$stubbed{$view} = 1;
+}
+
+# Run latdiag; returns (exit status, stdout, stderr).
+sub cli
+{
+	my @args = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ $latdiag, @args ], '<', \undef, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+my $dsn = $node->connstr('postgres');
+my $ver = $node->safe_psql('postgres',
+	"SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag'");
+my @future = qw(latdiag_n_plus_one latdiag_lock_waits latdiag_lock_tree
+  latdiag_index_candidates);
+my %has;
+$has{$_} = $node->safe_psql('postgres', "SELECT to_regclass('$_') IS NOT NULL") eq 't'
+  for @future;
+
+# ------------------------------------------------------------------ text
+my ($rc, $out, $err) = cli('report', '--dsn', $dsn);
+is($rc, 0, 'text: exit 0') or diag($err);
+like($out, qr/== Top queries by p99 latency \(ms\) ==/, 'text: top p99 section');
+like($out, qr/== Top queries by total time \(ms\) ==/, 'text: top total section');
+like($out, qr/public\.big .* SELECT count\(\*\) FROM big WHERE k = \$1/,
+	'text: the seq scan of big, with its statement');
+like($out, qr/SELECT pg_sleep\(\$1\)/, 'text: the slow statement');
+unlike($out, qr/latdiag-cli/, "text: the report leaves out its own queries");
+for my $v (@future)
+{
+	if ($has{$v})
+	{
+		unlike($out, qr/has no $v\b/, "text: $v exists and is read");
+	}
+	else
+	{
+		like($out, qr/not available \(postgres_latdiag version \Q$ver\E has no $v\)/,
+			"text: $v is not available in $ver, said plainly");
+	}
+}
+like($out, qr/== Slowest EXPLAIN ANALYZE snapshot of each top query ==\n\n  queryid -?\d+, [\d.]+ ms/,
+	'text: the snapshot of a top query');
+
+# -------------------------------------------------------------- markdown
+($rc, $out, $err) = cli('report', '--dsn', $dsn, '--format', 'markdown');
+is($rc, 0, 'markdown: exit 0') or diag($err);
+like($out, qr/^## Top queries by p99 latency \(ms\)$/m, 'markdown: heading');
+like($out, qr/^\| queryid \| database \| calls \| p50\\_ms \|/m, 'markdown: table header');
+like($out, qr/^\|---\|---\|---:\|---:\|/m, 'markdown: alignment row');
+like($out, qr/\\<script\\>x\\<\/script\\>/, 'markdown: markup is escaped');
+
+# ------------------------------------------------------------------ JSON
+($rc, $out, $err) = cli('report', '--dsn', $dsn, '--format', 'json', '--top', '5');
+is($rc, 0, 'json: exit 0') or diag($err);
+my $j = eval { decode_json($out) };
+ok($j, 'json: parses') or diag("$@\n" . substr($out, 0, 2000));
+$j ||= {};
+is_deeply([ sort keys %$j ],
+	[ sort qw(format_version generator generated_at top fail_on exit_code findings servers sections histograms) ],
+	'json: top-level keys');
+is($j->{format_version}, 1, 'json: format_version 1');
+is($j->{top}, 5, 'json: top');
+is_deeply([ sort keys %{ $j->{sections} } ],
+	[ sort qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots) ],
+	'json: every section');
+is_deeply([ sort keys %{ $j->{findings} } ], [ sort qw(n_plus_one seq_scan index lock) ],
+	'json: every finding');
+my $srv = $j->{servers}[0];
+is($srv->{status}, 'ok', 'json: server ok');
+is($srv->{extension_version}, $ver, 'json: extension version');
+ok($srv->{info} && defined $srv->{info}{entries}, 'json: latdiag_info');
+for my $v (@future)
+{
+	(my $key = $v) =~ s/^latdiag_//;
+	is($srv->{sections}{$key}{status}, $has{$v} ? 'ok' : 'not_available',
+		"json: section $key status matches the catalog");
+}
+my @top = @{ $j->{sections}{top_p99}{rows} || [] };
+ok(@top >= 2 && @top <= 5, 'json: top_p99 has rows, at most --top');
+is_deeply([ sort keys %{ $top[0] || {} } ],
+	[ sort qw(server queryid database calls p50_ms p95_ms p99_ms max_ms mean_ms total_ms query) ],
+	'json: top_p99 row keys');
+ok(!ref($top[0]{queryid}) && $top[0]{queryid} =~ /^-?\d+$/, 'json: queryid is a string of digits');
+my ($sleep) = grep { $_->{query} eq 'SELECT pg_sleep($1)' } @top;
+ok($sleep, 'json: the slow statement is a top query');
+$sleep ||= {};
+is($sleep->{calls}, 40, 'json: calls is a number');
+ok($sleep->{p50_ms} < $sleep->{p99_ms}, 'json: p50 < p99 for the slow tail');
+my ($scan) = grep { ($_->{relname} // '') eq 'public.big' } @{ $j->{sections}{seq_scans}{rows} };
+ok($scan && $scan->{calls} == 20 && $scan->{filter_columns} eq 'k',
+	'json: seq scan of big, 20 calls, filter column k');
+is($j->{findings}{seq_scan} >= 1 ? 1 : 0, 1, 'json: seq_scan finding counted');
+my ($h) = grep { $_->{queryid} eq ($sleep->{queryid} // '') } @{ $j->{histograms} };
+ok($h, 'json: histogram of the slow statement');
+$h ||= { buckets => [] };
+my $n = 0;
+$n += $_->{count} for @{ $h->{buckets} };
+is($n, 40, 'json: its buckets hold every execution');
+ok(@{ $h->{buckets} } >= 2 && $h->{p99_ms} > 20, 'json: the histogram has its tail and marks');
+my ($snap) = grep { $_->{queryid} eq ($sleep->{queryid} // '') } @{ $j->{sections}{snapshots}{rows} };
+ok($snap && $snap->{exec_ms} >= 20 && $snap->{plan} =~ /Result/,
+	'json: the slowest snapshot of the slow statement, with its plan');
+
+# ----------------------------------------------- stubbed views (documented columns)
+($rc, $out, $err) = cli('report', '--dsn', $node->connstr('stubbed'), '--format', 'json');
+$j = eval { decode_json($out) } || {};
+is($j->{servers}[0]{status}, 'ok', 'stubbed: extension found in schema diag');
+for my $v (@future)
+{
+	(my $key = $v) =~ s/^latdiag_//;
+	is($j->{servers}[0]{sections}{$key}{status}, 'ok', "stubbed: section $key read")
+	  or diag($j->{servers}[0]{sections}{$key}{message});
+	if ($stubbed{$v})
+	{
+		is(scalar @{ $j->{sections}{$key}{rows} }, 1, "stubbed: section $key has the stub's row");
+	}
+}
+if ($stubbed{latdiag_index_candidates})
+{
+	is($j->{sections}{index_candidates}{rows}[0]{index_def},
+		'CREATE INDEX CONCURRENTLY ON public.order_items (product_id)',
+		'stubbed: the CREATE INDEX statement is in the report');
+}
+for my $f ([ 'n_plus_one', 'latdiag_n_plus_one' ], [ 'lock', 'latdiag_lock_waits' ],
+	[ 'index', 'latdiag_index_candidates' ])
+{
+	next unless $stubbed{ $f->[1] };
+	($rc) = cli('report', '--dsn', $node->connstr('stubbed'), '--fail-on', $f->[0]);
+	is($rc, 2, "--fail-on $f->[0]: exit 2 with a finding");
+}
+
+# ------------------------------------------------------------------ HTML
+my $html_file = "$tmp/report.html";
+($rc, $out, $err) = cli('report', '--dsn', $dsn, '--format', 'html', '--output', $html_file);
+is($rc, 0, 'html: exit 0') or diag($err);
+is($out, '', 'html: nothing on stdout with --output');
+my $html = slurp_file($html_file);
+like($html, qr/^<!DOCTYPE html>/, 'html: a page');
+my @svgs = ($html =~ /<svg class="hist"/g);
+ok(@svgs >= 2, 'html: SVG histograms (' . scalar(@svgs) . ')');
+like($html, qr/<text[^>]*>p99 [\d.]+ ms<\/text>/, 'html: p99 mark');
+unlike($html, qr/<script/i, 'html: no script, and markup in data is escaped');
+like($html, qr/&lt;script&gt;x&lt;\/script&gt;/, 'html: the table name shows escaped');
+my @ext = grep { !/^(#|data:)/ } ($html =~ /(?:src|href)="([^"]*)"/g);
+is_deeply(\@ext, [], 'html: no external asset');
+for my $sec (qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots))
+{
+	like($html, qr/<section id="$sec">/, "html: section $sec");
+}
+
+# --------------------------------------------------------------- Chromium
+SKIP:
+{
+	my ($chromium) = grep { -x $_ } map { ("$_/chromium", "$_/chromium-browser") }
+	  split(/:/, $ENV{PATH});
+	if (!$chromium)
+	{
+		skip 'LATDIAG_SKIP_BROWSER=1 and no chromium', 6
+		  if ($ENV{LATDIAG_SKIP_BROWSER} // '') eq '1';
+		fail('chromium is installed (the suite installs Debian package chromium; '
+			  . 'LATDIAG_SKIP_BROWSER=1 skips this)');
+		skip 'no chromium', 5;
+	}
+	my @chrome = ($chromium, '--headless', '--no-sandbox', '--disable-gpu',
+		'--disable-dev-shm-usage', "--user-data-dir=$tmp/chrome",
+		'--enable-logging=stderr', '--v=0', '--window-size=1280,2000');
+	# Console messages (errors, uncaught exceptions) are logged as ":CONSOLE".
+	my $browse = sub {
+		my ($url, @opts) = @_;
+		my ($o, $e) = ('', '');
+		IPC::Run::run([ @chrome, @opts, $url ], '<', \undef, '>', \$o, '2>', \$e,
+			IPC::Run::timeout(120));
+		return ($? >> 8, $o, $e);
+	};
+	my ($crc, $dom, $log) = $browse->("file://$html_file", '--dump-dom');
+	is($crc, 0, 'chromium: loads the page') or diag($log);
+	my @dom_svgs = ($dom =~ /<svg class="hist"/g);
+	is(scalar @dom_svgs, scalar @svgs, 'chromium: the DOM has every SVG chart');
+	my @console = grep { /:CONSOLE/ } split /\n/, $log;
+	is_deeply(\@console, [], 'chromium: no console message');
+
+	my $shot = "$tmp/report.png";
+	($crc, undef, $log) = $browse->("file://$html_file", "--screenshot=$shot");
+	my $png = -e $shot ? slurp_file($shot) : '';
+	ok($crc == 0 && substr($png, 0, 8) eq "\x89PNG\r\n\x1a\n" && length($png) > 20000,
+		'chromium: a screenshot of the page') or diag($log);
+
+	# The console check can fail: a page with a console error is caught.
+	my $bad = "$tmp/bad.html";
+	open(my $fh, '>', $bad) or die "could not write $bad: $!";
+	print $fh '<!DOCTYPE html><html><head><link rel="icon" href="data:,"></head><body>'
+	  . '<script>console.error("broken");</script></body></html>';
+	close $fh;
+	(undef, undef, $log) = $browse->("file://$bad", '--dump-dom');
+	ok((grep { /:CONSOLE/ } split /\n/, $log), 'chromium: a console error is detected');
+	ok(1, 'chromium checks ran');
+}
+
+# ------------------------------------------------------------------ fleet
+my $closed = PostgreSQL::Test::Cluster::get_free_port();
+my $down = "host=127.0.0.1 port=$closed dbname=postgres connect_timeout=5";
+($rc, $out, $err) = cli('report', '--format', 'json', '--dsn', $dsn, '--dsn', $down,
+	'--dsn', $node->connstr('noext'), '--dsn', $node->connstr('stubbed'));
+$j = eval { decode_json($out) } || {};
+is(scalar @{ $j->{servers} || [] }, 4, 'fleet: four servers');
+is_deeply([ map { $_->{status} } @{ $j->{servers} } ], [ 'ok', 'down', 'no_extension', 'ok' ],
+	'fleet: one down, one without the extension, the rest read');
+like($j->{servers}[1]{message} // '', qr/port $closed failed/, 'fleet: why it is down');
+my %labels = map { $_->{server} => 1 } @{ $j->{sections}{top_p99}{rows} || [] };
+ok($labels{ $j->{servers}[0]{server} } && $labels{ $j->{servers}[3]{server} },
+	'fleet: rows of both readable servers, with a server column');
+is($rc, 3, 'fleet: exit 3 when a server could not be read');
+like($err, qr/127\.0\.0\.1:$closed\/postgres: down/, 'fleet: the down server on stderr');
+($rc, $out) = cli('report', '--dsn', $dsn, '--dsn', $down);
+like($out, qr/127\.0\.0\.1:$closed\/postgres\s+down/, 'fleet text: the down server is marked');
+like($out, qr/^  server\s+queryid\s+database/m, 'fleet text: a server column');
+like($out, qr/SELECT pg_sleep\(\$1\)/, 'fleet text: the rest still prints');
+
+# ---------------------------------------------------------- bad arguments
+for my $args ([], ['report', '--format', 'xml'], ['report', '--top', '0'],
+	['report', '--fail-on', 'bogus'], ['report', 'extra'], ['report', '--bogus'],
+	['explain'], ['report', '--top'])
+{
+	($rc, $out, $err) = cli(@$args);
+	is($rc, 1, "bad arguments (@$args): exit 1");
+	like($err, qr/Usage:\n  latdiag report/, "bad arguments (@$args): usage on stderr");
+}
+($rc, $out) = cli('--help');
+ok($rc == 0 && $out =~ /Usage:/, '--help: usage on stdout, exit 0');
+
+# ---------------------------------------------------------------- --fail-on
+($rc, $out, $err) = cli('report', '--dsn', $dsn, '--fail-on', 'seq_scan');
+is($rc, 2, '--fail-on seq_scan: exit 2 with a seq-scan finding');
+like($out, qr/--fail-on: failing/, '--fail-on: the report says so');
+($rc) = cli('report', '--dsn', $dsn, '--fail-on', 'seq_scan', '--format', 'json');
+is($rc, 2, '--fail-on seq_scan: exit 2 in every format');
+$node->safe_psql('postgres', 'SELECT latdiag_reset()');
+$node->safe_psql('postgres', 'CREATE INDEX ON big (k)');
+$node->safe_psql('postgres',
+	join('', map { "SELECT count(*) FROM big WHERE k = $_;\n" } 1 .. 20));
+($rc, $out, $err) = cli('report', '--dsn', $dsn, '--fail-on', 'seq_scan');
+is($rc, 0, '--fail-on seq_scan: exit 0 once the index is there') or diag($out);
+
+$node->stop;
+done_testing();

@@ -49,6 +49,21 @@ SELECT format('SELECT name FROM np_products WHERE id = %s', g) FROM generate_ser
 SELECT count(*) AS reported FROM latdiag_n_plus_one;
 SET latdiag.n_plus_one_min_time = 0;
 
+-- ... and so is a statement that runs once per execution of the one before
+-- it (a request running the same two statements again and again): only the
+-- first, run once per row of the generating query, is a loop
+SELECT latdiag_reset();
+\o /dev/null
+SELECT stmt FROM (
+  SELECT g, 0 AS k, format('SELECT user_id FROM np_orders WHERE id = %s', g) AS stmt
+    FROM generate_series(1, 8) g
+  UNION ALL
+  SELECT g, 1, format('SELECT count(*) FROM np_items WHERE order_id = %s', g)
+    FROM generate_series(1, 8) g
+) s ORDER BY g, k \gexec
+\o
+SELECT child_query, child_calls FROM latdiag_n_plus_one;
+
 -- 4. interleaved loops: items per order and products per item, A B B B A B B B
 SELECT latdiag_reset();
 \o /dev/null

@@ -12,9 +12,14 @@
  * table is full and it is the least recently used, when this backend reads
  * latdiag_n_plus_one, or when the session ends.  Only then is it judged:
  *
- *   - at least latdiag.n_plus_one_min_calls calls, and at least
+ *   - at least latdiag.n_plus_one_min_calls calls, at least
  *     latdiag.n_plus_one_min_time from the first call's start to the last
- *     call's end (client round trips included): an *episode*;
+ *     call's end (client round trips included), and at least 2 calls per
+ *     execution of the parent (a request that runs the same statements once
+ *     each, over and over, is not a loop), and at most one unrelated
+ *     statement per 4 calls in between (statements of nested loops, whose
+ *     parent chain of loop bodies leads to this run, are not unrelated):
+ *     an *episode*;
  *   - INSERT, UPDATE, DELETE or MERGE: kind 'write_loop';
  *   - at least 80% distinct parameter values and at most
  *     latdiag.n_plus_one_max_rows rows per call: kind 'read', the N+1;
@@ -64,6 +69,8 @@
 #define NP_LEVELS		8		/* nesting levels watched */
 #define NP_BITS			1024	/* distinct-value sketch, bits per run */
 #define NP_MIN_DISTINCT 0.8		/* share of distinct values of an N+1 */
+#define NP_MIN_FANOUT	2		/* calls per execution of the parent */
+#define NP_MAX_FOREIGN	0.25	/* unrelated statements per call */
 
 const char *const np_kind_names[] = {"read", "duplicate", "write_loop"};
 
@@ -122,6 +129,8 @@ typedef struct NpRun
 	double		exec_ms;
 	double		rows;
 	double		parent_rows;
+	int64		parent_execs;	/* the parent's executions, before and during */
+	int64		foreign;		/* other statements during the run, not in its loop */
 	uint64		last_used;		/* statement counter, for replacement */
 	uint64		bits[NP_BITS / 64];
 } NpRun;
@@ -337,7 +346,9 @@ run_close(NpRun *r)
 	NpKind		kind;
 
 	if (r->calls < latdiag_n_plus_one_min_calls ||
-		r->last_end - r->first_start < latdiag_n_plus_one_min_time)
+		r->last_end - r->first_start < latdiag_n_plus_one_min_time ||
+		r->calls < NP_MIN_FANOUT * r->parent_execs ||
+		r->foreign > r->calls * NP_MAX_FOREIGN)
 		return;
 
 	distinct_ratio = run_distinct(r) / r->calls;
@@ -364,6 +375,35 @@ ring_rows(uint64 queryid, int level)
 			return s->rows;
 	}
 	return 0;
+}
+
+/*
+ * Does run's statement run inside ancestor's loop: is ancestor its parent,
+ * or its parent's parent (among the open runs), up to 4 levels, where each
+ * run on the way is a loop body itself (at least one call per execution of
+ * its parent)?  In a mix of independent requests, the statements that happen
+ * to follow one another are not nested loops, and stay foreign.
+ */
+static bool
+run_descends(const NpRun *run, const NpRun *ancestor)
+{
+	for (int depth = 0; depth < 4; depth++)
+	{
+		uint64		parent = run->parent_queryid;
+		const NpRun *up = NULL;
+
+		if (parent == 0 || run->calls < run->parent_execs)
+			return false;
+		if (parent == ancestor->queryid)
+			return true;
+		for (int i = 0; i < nruns; i++)
+			if (runs[i].queryid == parent && runs[i].level == run->level)
+				up = &runs[i];
+		if (up == NULL)
+			return false;
+		run = up;
+	}
+	return false;
 }
 
 /* At session end, record the runs still open. */
@@ -448,8 +488,6 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 		}
 		if (r->queryid == queryid && r->level == level)
 			match = r;
-		else if (r->parent_queryid == queryid && r->level == level)
-			r->parent_rows += rows;
 	}
 
 	if (match == NULL)
@@ -478,6 +516,7 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 			match->parent_queryid = started_before[level];
 		if (match->parent_queryid != 0)
 			match->parent_rows = ring_rows(match->parent_queryid, level);
+		match->parent_execs = 1;
 	}
 	match->calls++;
 	match->last_end = end;
@@ -485,6 +524,26 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 	match->rows += rows;
 	match->last_used = statements;
 	match->bits[(hash >> 32) % NP_BITS / 64] |= UINT64CONST(1) << ((hash >> 32) % 64);
+
+	/*
+	 * For the other runs at this level, this statement is their parent
+	 * running again (the outer loop), part of their loop (it descends from
+	 * them), or foreign.
+	 */
+	for (int i = 0; i < nruns; i++)
+	{
+		NpRun	   *r = &runs[i];
+
+		if (r == match || r->level != level)
+			continue;
+		if (r->parent_queryid == queryid)
+		{
+			r->parent_rows += rows;
+			r->parent_execs++;
+		}
+		else if (!run_descends(match, r))
+			r->foreign++;
+	}
 }
 
 /* table_read callback: one NpRow. */

@@ -140,6 +140,7 @@ full_page_writes = off
 shared_preload_libraries = 'postgres_latdiag'
 latdiag.track_planning = on
 latdiag.snapshot_min_duration = 100   # the demo's slow tails are 100-600 ms
+latdiag.n_plus_one_min_time = 5       # local-socket round trips are ~0.1 ms, 10x below a network's
 EOF
 as_user "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/server.log" -w -t 60 start >/dev/null ||
     die "the server did not start"

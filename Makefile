@@ -15,6 +15,7 @@ OBJS = \
 	src/plans.o \
 	src/snapshots.o \
 	src/scans.o \
+	src/locks.o \
 	src/histogram.o \
 	src/normalize.o \
 	src/views.o

@@ -31,6 +31,8 @@ double		latdiag_snapshot_sample_rate = 0.01;
 int			latdiag_max_seq_scans = 1000;
 int			latdiag_large_table_rows = 10000;
 double		latdiag_seq_scan_max_selectivity = 0.1;
+int			latdiag_lock_sample_interval = 10;
+int			latdiag_max_lock_waits = 1000;
 
 static const struct config_enum_entry track_options[] =
 {
@@ -236,6 +238,28 @@ guc_define(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.lock_sample_interval",
+							"Interval at which the sampler looks for lock waits; 0 stops it.",
+							"Lock wait times are accurate to about one interval.",
+							&latdiag_lock_sample_interval,
+							10,
+							0,
+							60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_lock_waits",
+							"Maximum number of (statement, lock, blocker statement) lock-wait entries kept.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_lock_waits,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("latdiag");
 }

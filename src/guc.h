@@ -29,6 +29,8 @@ extern double latdiag_snapshot_sample_rate;
 extern int	latdiag_max_seq_scans;
 extern int	latdiag_large_table_rows;
 extern double latdiag_seq_scan_max_selectivity;
+extern int	latdiag_lock_sample_interval;
+extern int	latdiag_max_lock_waits;
 
 extern void guc_define(void);
 

@@ -24,6 +24,7 @@
 
 #include "guc.h"
 #include "hooks.h"
+#include "locks.h"
 #include "normalize.h"
 #include "plans.h"
 #include "scans.h"
@@ -114,6 +115,7 @@ latdiag_shmem_request(void)
 	plans_shmem_request();
 	snapshots_shmem_request();
 	scans_shmem_request();
+	locks_shmem_request();
 }
 
 static void
@@ -125,6 +127,7 @@ latdiag_shmem_startup(void)
 	plans_shmem_startup();
 	snapshots_shmem_startup();
 	scans_shmem_startup();
+	locks_shmem_startup();
 }
 
 static void
@@ -266,9 +269,11 @@ static void
 latdiag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
+	bool		track = queryid != UINT64CONST(0) && queryDesc->totaltime &&
+		tracked(exec_nesting);
 
-	if (queryid != UINT64CONST(0) && queryDesc->totaltime &&
-		tracked(exec_nesting))
+	locks_statement_end(queryid, track, exec_nesting == 0);
+	if (track)
 	{
 		StoreSample smp;
 		uint64		previous_planid;
@@ -392,6 +397,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
 	}
+	locks_statement_end(queryid, measure, exec_nesting == 0);
 }
 
 /* Install every hook, saving the previous ones. */

@@ -12,10 +12,10 @@
  * discarded when a new owner is seen.
  *
  * SAMPLER.  A background worker wakes every latdiag.lock_sample_interval ms
- * and reads, without any lock, each PGPROC's pid, wait_event_info and
- * waitLock: a backend waits for a heavyweight lock when its wait event is of
- * class Lock or its waitLock is set (between two sleeps of one wait only the
- * latter is).  PGPROC.waitStart is used as the start time of a wait only if
+ * and reads, without any lock, each PGPROC's pid and wait_event_info: a
+ * backend waits for a heavyweight lock when its wait event is of class Lock,
+ * or, for a wait already seen, while its waitLock is set (between two sleeps
+ * of one wait, e.g. for the deadlock check, only the latter is).  PGPROC.waitStart is used as the start time of a wait only if
  * it lies between the previous tick and this one (it can be stale in 15),
  * else the middle of the two ticks is used; a change of a trusted waitStart
  * means a new wait.  When a wait is seen for the first time, and only then,
@@ -656,25 +656,40 @@ describe_new_waits(NewWait *nw, int n, TimestampTz prev, TimestampTz now)
 	}
 }
 
-/* One pass over the backends.  prev: the last tick's time (0 at first). */
+/*
+ * One pass over the backends.  prev: the last tick's time (0 at first).
+ * was_open: the sampler's own memory of which slots have an open wait (only
+ * the sampler opens one; a stale "true" costs one look at the slot), so that
+ * an idle backend costs two cache lines of its PGPROC, not its slot's.
+ */
 static void
-sampler_tick(NewWait *nw, TimestampTz prev, TimestampTz now)
+sampler_tick(NewWait *nw, bool *was_open, TimestampTz prev, TimestampTz now)
 {
 	int			n = 0;
 
 	for (int i = 0; i < locks_shared->nslots; i++)
 	{
 		volatile PGPROC *proc = GetPGProcByNumber(i);
-		LockSlot   *s = &locks_shared->slots[i];
+		LockSlot   *s;
 		int			pid = proc->pid;
-		uint32		wei = proc->wait_event_info;
+		uint32		wei;
 		bool		waiting;
 		uint64		raw;
 
-		waiting = pid != 0 && pid != MyProcPid &&
-			((wei & 0xFF000000) == PG_WAIT_LOCK || proc->waitLock != NULL);
-		if (!waiting && !s->open)
+		if (pid == 0 && !was_open[i])
 			continue;
+		wei = proc->wait_event_info;
+
+		/*
+		 * The wait event is set only while the backend sleeps; between two
+		 * sleeps of one wait (deadlock check) only waitLock says it waits.
+		 */
+		waiting = pid != 0 && pid != MyProcPid &&
+			((wei & 0xFF000000) == PG_WAIT_LOCK ||
+			 (was_open[i] && proc->waitLock != NULL));
+		if (!waiting && !was_open[i])
+			continue;
+		s = &locks_shared->slots[i];
 		raw = waiting ? pg_atomic_read_u64((pg_atomic_uint64 *) &proc->waitStart) : 0;
 
 		SpinLockAcquire(&s->mutex);
@@ -701,6 +716,7 @@ sampler_tick(NewWait *nw, TimestampTz prev, TimestampTz now)
 				end = raw;
 			slot_finish(s, end);
 		}
+		was_open[i] = s->open;
 		SpinLockRelease(&s->mutex);
 
 		if (waiting)
@@ -714,6 +730,8 @@ sampler_tick(NewWait *nw, TimestampTz prev, TimestampTz now)
 	}
 	if (n > 0)
 		describe_new_waits(nw, n, prev, now);
+	for (int i = 0; i < n; i++)
+		was_open[nw[i].procno] = true;
 }
 
 /* Main loop of the sampler background worker. */
@@ -722,6 +740,7 @@ latdiag_sampler_main(Datum arg)
 {
 	MemoryContext cxt;
 	NewWait    *nw;
+	bool	   *was_open;
 	TimestampTz prev = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -734,6 +753,10 @@ latdiag_sampler_main(Datum arg)
 								ALLOCSET_DEFAULT_SIZES);
 	nw = MemoryContextAlloc(TopMemoryContext,
 							mul_size(Max(locks_shared->nslots, 1), sizeof(NewWait)));
+	/* after a restart of the sampler alone, slots may still be open */
+	was_open = MemoryContextAllocZero(TopMemoryContext, Max(locks_shared->nslots, 1));
+	for (int i = 0; i < locks_shared->nslots; i++)
+		was_open[i] = locks_shared->slots[i].open;
 
 	for (;;)
 	{
@@ -758,7 +781,7 @@ latdiag_sampler_main(Datum arg)
 			MemoryContext old = MemoryContextSwitchTo(cxt);
 			TimestampTz now = GetCurrentTimestamp();
 
-			sampler_tick(nw, prev, now);
+			sampler_tick(nw, was_open, prev, now);
 			prev = now;
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(cxt);

@@ -15,8 +15,9 @@
  * and reads, without any lock, each PGPROC's pid and wait_event_info: a
  * backend waits for a heavyweight lock when its wait event is of class Lock,
  * or, for a wait already seen, while its waitLock is set (between two sleeps
- * of one wait, e.g. for the deadlock check, only the latter is).  PGPROC.waitStart is used as the start time of a wait only if
- * it lies between the previous tick and this one (it can be stale in 15),
+ * of one wait, e.g. for the deadlock check, only the latter is).
+ * PGPROC.waitStart is used as the start time of a wait only if it lies
+ * between the previous tick and this one (it can be stale in 15),
  * else the middle of the two ticks is used; a change of a trusted waitStart
  * means a new wait.  When a wait is seen for the first time, and only then,
  * the sampler takes every lock-manager partition lock in shared mode once
@@ -819,13 +820,14 @@ emit_wait(void *row, const void *key, const void *data, char *text,
 	r->blocker_text = (text && text_len > 0) ? text : NULL;
 }
 
-/* Copy every entry of the store out. */
+/* Copy every entry of the store out, with the blockers' texts if asked. */
 LockWaitRow *
-locks_read(int *nrows)
+locks_read(int *nrows, bool with_text)
 {
 	void	   *rows;
 
-	*nrows = table_read(locks_table, sizeof(LockWaitRow), true, emit_wait, NULL, &rows);
+	*nrows = table_read(locks_table, sizeof(LockWaitRow), with_text, emit_wait,
+						NULL, &rows);
 	return (LockWaitRow *) rows;
 }
 
@@ -844,7 +846,7 @@ locks_query_totals(void)
 	ctl.hcxt = CurrentMemoryContext;
 	map = hash_create("latdiag lock totals", 256, &ctl,
 					  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	rows = locks_read(&n);
+	rows = locks_read(&n, false);
 	for (int i = 0; i < n; i++)
 	{
 		TableKeyPrefix k;

@@ -83,7 +83,7 @@ locks_statement_end(uint64 queryid, bool tracked, bool toplevel)
 		locks_charge(queryid, tracked, false);
 }
 
-extern LockWaitRow *locks_read(int *nrows);
+extern LockWaitRow *locks_read(int *nrows, bool with_text);
 extern HTAB *locks_query_totals(void);
 extern const char *locks_state_name(int state);
 extern void locks_info(int64 *entries, int64 *evictions, int64 *dropped);

@@ -764,7 +764,7 @@ latdiag_lock_waits(PG_FUNCTION_ARGS)
 	store_require_ready();
 	InitMaterializedSRF(fcinfo, 0);
 	sees_all = reader_sees_all();
-	rows = locks_read(&nrows);
+	rows = locks_read(&nrows, true);
 	texts = query_info_map(false, true);
 
 	for (int r = 0; r < nrows; r++)
@@ -794,11 +794,11 @@ latdiag_lock_waits(PG_FUNCTION_ARGS)
 		if (OidIsValid(w->relid))
 		{
 			char	   *relname = w->dbid == MyDatabaseId ? get_rel_name(w->relid) : NULL;
+			char	   *nsp = relname ? get_namespace_name(get_rel_namespace(w->relid)) : NULL;
 
 			values[i++] = ObjectIdGetDatum(w->relid);
 			if (relname)
-				values[i++] = CStringGetTextDatum(quote_qualified_identifier(get_namespace_name(get_rel_namespace(w->relid)),
-																			 relname));
+				values[i++] = CStringGetTextDatum(quote_qualified_identifier(nsp, relname));
 			else
 				nulls[i++] = true;	/* dropped, or in another database */
 		}

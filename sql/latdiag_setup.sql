@@ -5,5 +5,6 @@ SHOW latdiag.track;
 -- the objects the install script promises
 SELECT c.relname, c.relkind FROM pg_class c
   WHERE c.relname LIKE 'latdiag\_%' ORDER BY c.relname COLLATE "C";
-SELECT p.proname, pg_get_function_identity_arguments(p.oid) AS args
-  FROM pg_proc p WHERE p.proname LIKE 'latdiag\_%' ORDER BY p.proname COLLATE "C", args COLLATE "C";
+SELECT p.proname, p.pronargs AS input_args, p.proretset AS returns_set
+  FROM pg_proc p WHERE p.proname LIKE 'latdiag\_%'
+  ORDER BY p.proname COLLATE "C", p.pronargs;

@@ -17,16 +17,22 @@ SELECT count(*) >= 0 AS changes_readable FROM latdiag_plan_changes;
 SELECT count(*) >= 0 AS snapshots_readable FROM latdiag_explain_snapshots;
 SELECT count(*) >= 0 AS seq_scans_readable FROM latdiag_seq_scans;
 SELECT count(*) >= 0 AS n_plus_one_readable FROM latdiag_n_plus_one;
-SELECT max_entries, max_plans, max_snapshots, max_seq_scans, max_n_plus_one FROM latdiag_info;
+SELECT count(*) >= 0 AS lock_waits_readable FROM latdiag_lock_waits;
+SELECT count(*) >= 0 AS lock_tree_readable FROM latdiag_lock_tree;
+SELECT max_entries, max_plans, max_snapshots, max_seq_scans, max_n_plus_one, max_lock_waits FROM latdiag_info;
 -- one step at a time works too
 DROP EXTENSION postgres_latdiag;
 CREATE EXTENSION postgres_latdiag VERSION '1.1';
 SELECT max_plans FROM latdiag_info;
 ALTER EXTENSION postgres_latdiag UPDATE TO '1.2';
 SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
+-- the 1.2 definitions read fine through the newer library
+SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'latdiag_queries'::regclass AND attnum > 0;
+SELECT count(*) >= 0 AS readable FROM latdiag_queries;
 SELECT max_seq_scans FROM latdiag_info;
 ALTER EXTENSION postgres_latdiag UPDATE TO '1.3';
 SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
-SELECT max_n_plus_one FROM latdiag_info;
+SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'latdiag_queries'::regclass AND attnum > 0;
+SELECT max_n_plus_one, max_lock_waits FROM latdiag_info;
 \c :regress_db
 DROP DATABASE latdiag_upgrade;

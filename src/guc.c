@@ -33,6 +33,8 @@ int			latdiag_large_table_rows = 10000;
 double		latdiag_seq_scan_max_selectivity = 0.1;
 int			latdiag_max_n_plus_one = 1000;
 int			latdiag_checkpoint_interval = 300;
+int			latdiag_lock_sample_interval = 10;
+int			latdiag_max_lock_waits = 1000;
 int			latdiag_n_plus_one_min_calls = 5;
 int			latdiag_n_plus_one_min_time = 50;
 int			latdiag_n_plus_one_max_gap = 100;
@@ -306,6 +308,28 @@ guc_define(void)
 							0,
 							INT_MAX,
 							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.lock_sample_interval",
+							"Interval at which the sampler looks for lock waits; 0 stops it.",
+							"Lock wait times are accurate to about one interval.",
+							&latdiag_lock_sample_interval,
+							10,
+							0,
+							60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_lock_waits",
+							"Maximum number of (statement, lock, blocker statement) lock-wait entries kept.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_lock_waits,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
 

@@ -35,6 +35,8 @@ extern int	latdiag_n_plus_one_min_calls;
 extern int	latdiag_n_plus_one_min_time;
 extern int	latdiag_n_plus_one_max_gap;
 extern int	latdiag_n_plus_one_max_rows;
+extern int	latdiag_lock_sample_interval;
+extern int	latdiag_max_lock_waits;
 
 extern void guc_define(void);
 

@@ -24,6 +24,7 @@
 
 #include "guc.h"
 #include "hooks.h"
+#include "locks.h"
 #include "normalize.h"
 #include "nplusone.h"
 #include "plans.h"
@@ -116,6 +117,7 @@ latdiag_shmem_request(void)
 	snapshots_shmem_request();
 	scans_shmem_request();
 	nplusone_shmem_request();
+	locks_shmem_request();
 }
 
 static void
@@ -128,6 +130,7 @@ latdiag_shmem_startup(void)
 	snapshots_shmem_startup();
 	scans_shmem_startup();
 	nplusone_shmem_startup();
+	locks_shmem_startup();
 }
 
 static void
@@ -274,9 +277,11 @@ static void
 latdiag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
+	bool		track = queryid != UINT64CONST(0) && queryDesc->totaltime &&
+		tracked(exec_nesting);
 
-	if (queryid != UINT64CONST(0) && queryDesc->totaltime &&
-		tracked(exec_nesting))
+	locks_statement_end(queryid, track, exec_nesting == 0);
+	if (track)
 	{
 		StoreSample smp;
 		uint64		previous_planid;
@@ -402,6 +407,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
 	}
+	locks_statement_end(queryid, measure, exec_nesting == 0);
 }
 
 /* Install every hook, saving the previous ones. */

@@ -13,12 +13,13 @@
 
 #include "guc.h"
 #include "hooks.h"
+#include "locks.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Define the settings, turn on query ids and install the hooks. */
+/* Define the settings, turn on query ids, install the hooks, start the sampler. */
 void
 _PG_init(void)
 {
@@ -28,4 +29,6 @@ _PG_init(void)
 	guc_define();
 	EnableQueryId();
 	hooks_install();
+	locks_register_callbacks();
+	locks_register_sampler();
 }

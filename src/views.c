@@ -21,6 +21,8 @@
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
+#include "locks.h"
+#include "storage/lock.h"
 #include "plans.h"
 #include "scans.h"
 #include "snapshots.h"
@@ -40,6 +42,8 @@ PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
 PG_FUNCTION_INFO_V1(latdiag_explain);
 PG_FUNCTION_INFO_V1(latdiag_seq_scans);
 PG_FUNCTION_INFO_V1(latdiag_n_plus_one);
+PG_FUNCTION_INFO_V1(latdiag_lock_waits);
+PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -49,7 +53,7 @@ typedef struct QueryInfo
 	char	   *text;			/* normalized text, NULL if not in the store */
 } QueryInfo;
 
-#define QUERIES_COLS 42		/* 41 in version 1.0 of the SQL definitions */
+#define QUERIES_COLS 44		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1 */
 
 /* May the current user see every user's texts? */
 static bool
@@ -192,11 +196,14 @@ latdiag_queries(PG_FUNCTION_ARGS)
 	StoreRow   *rows;
 	int			nrows;
 	HTAB	   *plan_counts;
+	HTAB	   *lock_totals = NULL;
 
 	store_require_ready();
 	InitMaterializedSRF(fcinfo, 0);
 	sees_all = reader_sees_all();
 	plan_counts = query_info_map(true, false);
+	if (rsinfo->setDesc->natts > 42)
+		lock_totals = locks_query_totals();
 	rows = store_read(&nrows, showtext);
 
 	for (int r = 0; r < nrows; r++)
@@ -262,6 +269,22 @@ latdiag_queries(PG_FUNCTION_ARGS)
 
 			values[i++] = Int64GetDatumFast(qi ? qi->plan_count : (int64) 0);
 		}
+		{
+			LockQueryTotals *lt = NULL;
+
+			if (lock_totals)
+			{
+				TableKeyPrefix k;
+
+				memset(&k, 0, sizeof(k));
+				k.userid = row->key.userid;
+				k.dbid = row->key.dbid;
+				k.queryid = row->key.queryid;
+				lt = hash_search(lock_totals, &k, HASH_FIND, NULL);
+			}
+			values[i++] = Int64GetDatumFast(lt ? lt->waits : (int64) 0);
+			values[i++] = Float8GetDatumFast(lt ? lt->total_ms : 0.0);
+		}
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -309,13 +332,13 @@ latdiag_latency_histogram(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2). */
+/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2, 26 in 1.3). */
 Datum
 latdiag_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[22];
-	bool		nulls[22] = {false};
+	Datum		values[26];
+	bool		nulls[26] = {false};
 	int64		entries,
 				evictions,
 				truncated,
@@ -329,7 +352,10 @@ latdiag_info(PG_FUNCTION_ARGS)
 				scan_evictions,
 				nnp = 0,
 				np_evictions = 0,
-				np_episodes = 0;
+				np_episodes = 0,
+				nlockwaits = 0,
+				lockwait_evictions = 0,
+				lockwaits_dropped = 0;
 	TimestampTz stats_reset;
 	Size		shmem;
 
@@ -349,6 +375,11 @@ latdiag_info(PG_FUNCTION_ARGS)
 	{
 		shmem += nplusone_shmem_size();
 		nplusone_info(&nnp, &np_evictions, &np_episodes);
+	}
+	if (tupdesc->natts > 22)
+	{
+		shmem += locks_shmem_size();
+		locks_info(&nlockwaits, &lockwait_evictions, &lockwaits_dropped);
 	}
 	values[0] = Int64GetDatum(entries);
 	values[1] = Int64GetDatum(latdiag_max_queries);
@@ -372,6 +403,10 @@ latdiag_info(PG_FUNCTION_ARGS)
 	values[19] = Int64GetDatum(latdiag_max_n_plus_one);
 	values[20] = Int64GetDatum(np_evictions);
 	values[21] = Int64GetDatum(np_episodes);
+	values[22] = Int64GetDatum(nlockwaits);
+	values[23] = Int64GetDatum(latdiag_max_lock_waits);
+	values[24] = Int64GetDatum(lockwait_evictions);
+	values[25] = Int64GetDatum(lockwaits_dropped);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -386,6 +421,7 @@ latdiag_reset_all(PG_FUNCTION_ARGS)
 	snapshots_reset(InvalidOid, InvalidOid, 0);
 	scans_reset(InvalidOid, InvalidOid, 0);
 	nplusone_reset(InvalidOid, InvalidOid, 0);
+	locks_reset(InvalidOid, InvalidOid, 0);
 	PG_RETURN_VOID();
 }
 
@@ -404,6 +440,7 @@ latdiag_reset(PG_FUNCTION_ARGS)
 	snapshots_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	scans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	nplusone_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	locks_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 
@@ -844,4 +881,117 @@ latdiag_n_plus_one(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * A statement's text in the lock-wait view: the normalized text of
+ * (userid, dbid, queryid) from the query store, else fallback (as captured).
+ */
+static void
+put_statement_text(Datum *values, bool *nulls, int *i, HTAB *texts, Oid userid,
+				   Oid dbid, uint64 queryid, const char *fallback, bool visible)
+{
+	QueryInfo  *qi = queryid != 0 ? query_info(texts, userid, dbid, queryid) : NULL;
+
+	put_private_text(values, nulls, i, qi && qi->text ? qi->text : fallback, -1,
+					 visible);
+}
+
+/* SRF behind the latdiag_lock_waits view: every recorded lock wait. */
+Datum
+latdiag_lock_waits(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	LockWaitRow *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = locks_read(&nrows, true);
+	texts = query_info_map(false, true);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		LockWaitRow *w = &rows[r];
+		bool		visible = sees_all || w->userid == reader;
+		bool		blocker_visible = sees_all || w->blocker_userid == reader;
+		const char *state = locks_state_name(w->blocker_state);
+		Datum		values[19];
+		bool		nulls[19];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(w->dbid);
+		values[i++] = ObjectIdGetDatum(w->userid);
+		put_queryid(values, nulls, &i, w->queryid, visible && w->queryid != 0);
+		put_statement_text(values, nulls, &i, texts, w->userid, w->dbid,
+						   w->queryid, NULL, visible);
+		if (w->locktype <= LOCKTAG_LAST_TYPE)
+			values[i++] = CStringGetTextDatum(LockTagTypeNames[w->locktype]);
+		else
+			nulls[i++] = true;
+		if (w->mode > 0 && w->mode <= MaxLockMode)
+			values[i++] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, w->mode));
+		else
+			nulls[i++] = true;
+		if (OidIsValid(w->relid))
+		{
+			char	   *relname = w->dbid == MyDatabaseId ? get_rel_name(w->relid) : NULL;
+			char	   *nsp = relname ? get_namespace_name(get_rel_namespace(w->relid)) : NULL;
+
+			values[i++] = ObjectIdGetDatum(w->relid);
+			if (relname)
+				values[i++] = CStringGetTextDatum(quote_qualified_identifier(nsp, relname));
+			else
+				nulls[i++] = true;	/* dropped, or in another database */
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		values[i++] = Int64GetDatumFast(w->waits);
+		values[i++] = Int64GetDatumFast(w->cancelled);
+		values[i++] = Float8GetDatumFast(w->total_ms);
+		values[i++] = Float8GetDatumFast(w->max_ms);
+		values[i++] = Float8GetDatumFast(w->waits > 0 ? w->total_ms / w->waits : 0.0);
+		put_queryid(values, nulls, &i, w->blocker_queryid,
+					blocker_visible && w->blocker_queryid != 0);
+		if (w->blocker_queryid == 0 && w->blocker_text == NULL)
+			nulls[i++] = true;	/* no blocker seen, or nothing known of it */
+		else
+			put_statement_text(values, nulls, &i, texts, w->blocker_userid, w->dbid,
+							   w->blocker_queryid, w->blocker_text, blocker_visible);
+		if (state)
+			values[i++] = CStringGetTextDatum(state);
+		else
+			nulls[i++] = true;
+		values[i++] = TimestampTzGetDatum(w->last_seen);
+		if (w->blocker_pid != 0)
+			values[i++] = Int32GetDatum(w->blocker_pid);
+		else
+			nulls[i++] = true;
+		values[i++] = Float8GetDatumFast(w->max_blocker_xact_ms);
+		Assert(i == 19);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* latdiag_lock_waits_reset(userid, dbid, queryid): forget lock waits; 0 = any. */
+Datum
+latdiag_lock_waits_reset(PG_FUNCTION_ARGS)
+{
+	store_require_ready();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("latdiag_lock_waits_reset: userid, dbid and queryid must not be NULL"),
+				 errhint("Pass 0 to match any value.")));
+	locks_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	PG_RETURN_VOID();
 }

@@ -41,6 +41,7 @@
 #   CONFIGS="none pgss latdiag"   configurations of part A, in round order
 #   KEEP=0          1 keeps the cluster directory (/tmp/latdiag_bench.*) for inspection
 #   BUILD=1         build + install the extension from the repo root if the .so is missing
+#   PG_CONFIG       pg_config of the PostgreSQL to use (default: the system one)
 #   PIN=0           1 pins the server to the first half of the CPUs and pgbench to the
 #                   other half (taskset); on small VMs this forces a cross-CPU wake-up per
 #                   query and lowers TPS without removing the noise (see doc/benchmark.md)
@@ -66,7 +67,8 @@ KEEP=${KEEP:-0}
 BUILD=${BUILD:-1}
 PIN=${PIN:-0}
 
-BIN=/usr/lib/postgresql/15/bin
+# The server binaries: those of $PG_CONFIG when set (e.g. a private install), else the system ones.
+BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 SNAP_MIN_MS=60000   # latdiag.snapshot_min_duration in part B (ms; see write_config)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)

@@ -68,7 +68,7 @@ is($node->safe_psql('postgres',
 	"SELECT calls FROM latdiag_queries WHERE query LIKE '%ck_before_1%' AND query NOT LIKE '%latdiag%'"),
 	'2', 'statements captured before the checkpoint survive the crash');
 ok($node->safe_psql('postgres',
-	"SELECT count(*) > 0 FROM latdiag_plans WHERE query LIKE '%ck_before_1%'") eq 't',
+	"SELECT count(*) > 0 FROM latdiag_plans p JOIN latdiag_queries q USING (userid, dbid, queryid) WHERE q.query LIKE '%ck_before_1%'") eq 't',
 	'plans survive the crash too');
 
 # With checkpoints off, a crash loses what was captured since the start.

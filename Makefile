@@ -17,7 +17,9 @@ OBJS = \
 	src/scans.o \
 	src/histogram.o \
 	src/normalize.o \
-	src/views.o
+	src/views.o \
+	src/advisor.o \
+	src/reports.o
 
 EXTENSION = postgres_latdiag
 DATA = $(wildcard sql/postgres_latdiag--*.sql)

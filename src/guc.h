@@ -29,6 +29,9 @@ extern double latdiag_snapshot_sample_rate;
 extern int	latdiag_max_seq_scans;
 extern int	latdiag_large_table_rows;
 extern double latdiag_seq_scan_max_selectivity;
+extern double latdiag_index_min_improvement;
+extern int	latdiag_report_interval;
+extern char *latdiag_report_database;
 
 extern void guc_define(void);
 

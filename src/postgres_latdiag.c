@@ -13,6 +13,7 @@
 
 #include "guc.h"
 #include "hooks.h"
+#include "reports.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,4 +29,5 @@ _PG_init(void)
 	guc_define();
 	EnableQueryId();
 	hooks_install();
+	reports_register_worker();
 }

@@ -16,12 +16,16 @@ SELECT count(*) >= 0 AS plans_readable FROM latdiag_plans;
 SELECT count(*) >= 0 AS changes_readable FROM latdiag_plan_changes;
 SELECT count(*) >= 0 AS snapshots_readable FROM latdiag_explain_snapshots;
 SELECT count(*) >= 0 AS seq_scans_readable FROM latdiag_seq_scans;
+SELECT count(*) >= 0 AS index_candidates_readable FROM latdiag_index_candidates;
+SELECT count(*) AS index_reports FROM latdiag_index_report_history;
 SELECT max_entries, max_plans, max_snapshots, max_seq_scans FROM latdiag_info;
 -- one step at a time works too
 DROP EXTENSION postgres_latdiag;
 CREATE EXTENSION postgres_latdiag VERSION '1.1';
 SELECT max_plans FROM latdiag_info;
 ALTER EXTENSION postgres_latdiag UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
+ALTER EXTENSION postgres_latdiag UPDATE TO '1.3';
 SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
 \c :regress_db
 DROP DATABASE latdiag_upgrade;

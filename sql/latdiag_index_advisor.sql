@@ -3,7 +3,7 @@
 SET latdiag.snapshot_sample_rate = 0;
 CREATE TABLE ia_orders (id int PRIMARY KEY, user_id int, a int, b int,
   status text, created_at timestamptz, pad text);
-INSERT INTO ia_orders SELECT g, g % 20000, g % 1000, g % 97, 'new',
+INSERT INTO ia_orders SELECT g, g % 20000, g % 100, g % 97, 'new',
   '2024-01-01'::timestamptz + g * interval '1 min', repeat('x', 100)
   FROM generate_series(1, 100000) g;
 CREATE TABLE ia_users (id int PRIMARY KEY, email text, name text);

@@ -94,8 +94,11 @@ PG_FUNCTION_INFO_V1(latdiag_index_advice);
 #define MAX_CANDS		16		/* candidates tried per use */
 
 /*
- * A multi-column candidate must cost at most (1 - this) times its best
- * proper prefix: a further column has to earn its place in the index.
+ * A column after the first has to earn its place: the candidate must save a
+ * further MULTICOLUMN_MARGIN of the statement's cost (without any new index)
+ * over its best proper prefix.  Measured against the original cost, not the
+ * prefix's, so that (a, b) is not preferred to (a) for a saving of a few
+ * cost units, which would stop one (a) from serving several statements.
  */
 #define MULTICOLUMN_MARGIN	0.1
 
@@ -1203,13 +1206,13 @@ choose(Advisor *adv, Stmt *st, RelUse *u)
 			for (int k = 1; k < c->ncols; k++)
 				prefix_cost = Min(prefix_cost,
 								   evaluate(adv, st, cand_prefix(adv, c, k))->cost);
-			if (e->cost > prefix_cost * (1.0 - MULTICOLUMN_MARGIN))
+			if (prefix_cost - e->cost < MULTICOLUMN_MARGIN * st->cost_before)
 				continue;
 		}
 		/* cheaper wins; more columns must win by the margin */
 		if (best == NULL ||
 			(c->ncols <= best->ncols ? e->cost < best_cost :
-			 e->cost <= best_cost * (1.0 - MULTICOLUMN_MARGIN)))
+			 best_cost - e->cost >= MULTICOLUMN_MARGIN * st->cost_before))
 		{
 			best = c;
 			best_cost = e->cost;

@@ -3,9 +3,10 @@
  *
  * Nothing here runs on the query path.  When latdiag_index_advice() is
  * called (by the latdiag_index_candidates view, the report or the report
- * worker), the statements of the current database that the seq-scan store
- * saw reading a large table, the ones with ORDER BY ... LIMIT and the
- * UPDATEs are taken from the query store, and for each one:
+ * worker), the statements of the current database whose large-table seq
+ * scans the seq-scan store flags (selective, or on the inner side of a
+ * nested loop), the ones with ORDER BY ... LIMIT and the UPDATEs are taken
+ * from the query store, and for each one:
  *
  *	1. its normalized text ($1, $2 ...) is parsed again, with the types of the
  *	   parameters inferred as PREPARE does, and rewritten.  A text that does
@@ -55,6 +56,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_statistic.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "funcapi.h"
@@ -281,9 +283,58 @@ cand_entry_bytes(Cand *c)
 	return MAXALIGN(sizeof(IndexTupleData) + data) + sizeof(ItemIdData);
 }
 
+/* Distinct values of a column from pg_statistic, or -1 if unknown. */
+static double
+col_ndistinct(Oid relid, AttrNumber attno, double tuples)
+{
+	HeapTuple	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
+									  Int16GetDatum(attno), BoolGetDatum(false));
+	double		nd = -1;
+
+	if (HeapTupleIsValid(tup))
+	{
+		nd = ((Form_pg_statistic) GETSTRUCT(tup))->stadistinct;
+		if (nd < 0)
+			nd = -nd * tuples;
+		else if (nd == 0)
+			nd = -1;
+		ReleaseSysCache(tup);
+	}
+	return nd;
+}
+
 /*
- * Pages and tree height of the candidate's btree over tuples rows: leaves
- * filled to the default fillfactor (90%), inner levels on top, a metapage.
+ * Distinct keys of the candidate (the product of its columns' distinct
+ * counts, at most tuples), or tuples when unknown or when btree
+ * deduplication does not apply to one of its types (expressions, numeric,
+ * floats, jsonb).
+ */
+static double
+cand_distinct_keys(Cand *c, double tuples)
+{
+	double		keys = 1;
+
+	for (int i = 0; i < c->ncols; i++)
+	{
+		Oid			typ = c->attnos[i] ? get_atttype(c->relid, c->attnos[i]) : InvalidOid;
+		double		nd;
+
+		if (c->attnos[i] == 0 || typ == NUMERICOID || typ == FLOAT4OID ||
+			typ == FLOAT8OID || typ == JSONBOID)
+			return tuples;
+		nd = col_ndistinct(c->relid, c->attnos[i], tuples);
+		if (nd <= 0)
+			return tuples;
+		keys *= nd;
+	}
+	return Min(keys, tuples);
+}
+
+/*
+ * Pages and tree height of the candidate's btree over tuples rows: one leaf
+ * entry per distinct key, plus a 6-byte heap pointer per further duplicate
+ * (deduplication, PostgreSQL 13+), leaves filled to the default fillfactor
+ * (90%), inner levels on top, a metapage.
  */
 static double
 cand_pages(Cand *c, double tuples, int *height)
@@ -292,8 +343,11 @@ cand_pages(Cand *c, double tuples, int *height)
 						  MAXALIGN(sizeof(BTPageOpaqueData))) *
 		BTREE_DEFAULT_FILLFACTOR / 100.0;
 	double		entry = cand_entry_bytes(c);
+	double		rows = Max(tuples, 1.0);
+	double		keys = Max(cand_distinct_keys(c, rows), 1.0);
+	double		leaf_bytes = keys * entry + (rows - keys) * sizeof(ItemPointerData);
 	double		fanout = Max(floor(usable / entry), 2.0);
-	double		level = Max(ceil(Max(tuples, 1.0) / fanout), 1.0);
+	double		level = Max(ceil(leaf_bytes / usable), 1.0);
 	double		pages = 1.0 + level;
 	int			h = 0;
 
@@ -1472,7 +1526,13 @@ collect_statements(Advisor *adv)
 	{
 		Key			k;
 
-		if (scans[i].dbid != MyDatabaseId)
+		double		selectivity = scans[i].rows_scanned > 0 ?
+			scans[i].rows_returned / scans[i].rows_scanned : 1.0;
+
+		/* the scans latdiag_seq_scans flags, and inner sides of loops */
+		if (scans[i].dbid != MyDatabaseId ||
+			(selectivity > latdiag_seq_scan_max_selectivity &&
+			 !scans[i].inner_of_nested_loop))
 			continue;
 		memset(&k, 0, sizeof(k));
 		k.userid = scans[i].userid;

@@ -19,6 +19,8 @@ SELECT count(*) >= 0 AS seq_scans_readable FROM latdiag_seq_scans;
 SELECT count(*) >= 0 AS n_plus_one_readable FROM latdiag_n_plus_one;
 SELECT count(*) >= 0 AS lock_waits_readable FROM latdiag_lock_waits;
 SELECT count(*) >= 0 AS lock_tree_readable FROM latdiag_lock_tree;
+SELECT count(*) >= 0 AS index_candidates_readable FROM latdiag_index_candidates;
+SELECT count(*) AS index_reports FROM latdiag_index_report_history;
 SELECT max_entries, max_plans, max_snapshots, max_seq_scans, max_n_plus_one, max_lock_waits FROM latdiag_info;
 -- one step at a time works too
 DROP EXTENSION postgres_latdiag;

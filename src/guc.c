@@ -35,6 +35,9 @@ int			latdiag_max_n_plus_one = 1000;
 int			latdiag_checkpoint_interval = 300;
 int			latdiag_lock_sample_interval = 10;
 int			latdiag_max_lock_waits = 1000;
+double		latdiag_index_min_improvement = 0.5;
+int			latdiag_report_interval = 0;
+char	   *latdiag_report_database = NULL;
 int			latdiag_n_plus_one_min_calls = 5;
 int			latdiag_n_plus_one_min_time = 50;
 int			latdiag_n_plus_one_max_gap = 100;
@@ -332,6 +335,37 @@ guc_define(void)
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("latdiag.index_min_improvement",
+							 "Index advice keeps a candidate only if it cuts a statement's estimated cost by at least this fraction.",
+							 "0.5 keeps indexes that at least halve the cost.",
+							 &latdiag_index_min_improvement,
+							 0.5,
+							 0.0,
+							 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.report_interval",
+							"Interval between index reports recorded by the report worker; 0 turns it off.",
+							"The worker calls latdiag_record_index_report() in latdiag.report_database.",
+							&latdiag_report_interval,
+							0,
+							0,
+							INT_MAX / 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("latdiag.report_database",
+							   "Database in which the report worker records index reports.",
+							   NULL,
+							   &latdiag_report_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("latdiag");
 }

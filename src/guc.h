@@ -37,6 +37,9 @@ extern int	latdiag_n_plus_one_max_gap;
 extern int	latdiag_n_plus_one_max_rows;
 extern int	latdiag_lock_sample_interval;
 extern int	latdiag_max_lock_waits;
+extern double latdiag_index_min_improvement;
+extern int	latdiag_report_interval;
+extern char *latdiag_report_database;
 
 extern void guc_define(void);
 

@@ -16,12 +16,14 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "utils/queryjumble.h"
 
+#include "advisor.h"
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
@@ -41,6 +43,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+static get_relation_info_hook_type prev_get_relation_info = NULL;
 
 /* Current nesting depth of ExecutorRun, ExecutorFinish and ProcessUtility. */
 static int	exec_nesting = 0;
@@ -410,6 +413,17 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	locks_statement_end(queryid, measure, exec_nesting == 0);
 }
 
+/* Index advice: hypothetical indexes, only while the advisor plans. */
+static void
+latdiag_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
+						  RelOptInfo *rel)
+{
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relid, inhparent, rel);
+	if (advisor_whatif_active)
+		advisor_relation_info(root, relid, inhparent, rel);
+}
+
 /* Install every hook, saving the previous ones. */
 void
 hooks_install(void)
@@ -432,4 +446,6 @@ hooks_install(void)
 	ExecutorEnd_hook = latdiag_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = latdiag_ProcessUtility;
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = latdiag_get_relation_info;
 }

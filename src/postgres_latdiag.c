@@ -14,6 +14,7 @@
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
+#include "reports.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,4 +32,5 @@ _PG_init(void)
 	hooks_install();
 	locks_register_callbacks();
 	locks_register_sampler();
+	reports_register_worker();
 }

@@ -9,6 +9,7 @@
 use strict;
 use warnings;
 use IPC::Run;
+use Time::HiRes qw(usleep);
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -336,6 +337,56 @@ $node->safe_psql('postgres',
 	join('', map { "SELECT count(*) FROM big WHERE k = $_;\n" } 1 .. 20));
 ($rc, $out, $err) = cli('report', '--dsn', $dsn, '--fail-on', 'seq_scan');
 is($rc, 0, '--fail-on seq_scan: exit 0 once the index is there') or diag($out);
+
+# ------------------------------------- --fail-on with the real N+1, lock and index views
+SKIP:
+{
+	skip 'this version lacks the N+1, lock-wait or index views', 7
+	  unless $has{latdiag_n_plus_one} && $has{latdiag_lock_waits}
+	  && $has{latdiag_index_candidates};
+
+	$node->safe_psql('postgres', 'SELECT latdiag_reset()');
+	($rc, $out) = cli('report', '--dsn', $dsn, '--fail-on', 'n_plus_one,lock,index');
+	is($rc, 0, '--fail-on n_plus_one,lock,index: exit 0 without findings') or diag($out);
+
+	# an N+1 loop: one statement per order, each its own round trip
+	$node->safe_psql('postgres', q{
+CREATE TABLE orders (id int PRIMARY KEY, user_id int);
+INSERT INTO orders SELECT g, g % 10 FROM generate_series(1, 100) g;
+SET latdiag.n_plus_one_min_time = 0;
+SELECT format('SELECT user_id FROM orders WHERE id = %s', g) FROM generate_series(1, 10) g \gexec
+});
+	($rc, $out) = cli('report', '--dsn', $dsn, '--fail-on', 'n_plus_one');
+	is($rc, 2, '--fail-on n_plus_one: exit 2 with an N+1 loop') or diag($out);
+	like($out, qr/SELECT user_id FROM orders WHERE id = \$1/, 'the N+1 section shows the loop');
+
+	# a row-lock wait: one session holds the row for 300 ms
+	my $holder = $node->background_psql('postgres');
+	$holder->query_safe('BEGIN; UPDATE orders SET user_id = 0 WHERE id = 1');
+	my $waiter = $node->background_psql('postgres', wait => 0);
+	$waiter->query_until(qr/started/, "\\echo started\nUPDATE orders SET user_id = 1 WHERE id = 1;\n");
+	$node->poll_query_until('postgres',
+		q{SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'})
+	  or diag('the waiter never waited');
+	usleep(300_000);
+	$holder->query_safe('COMMIT');
+	$holder->quit;
+	$waiter->quit;
+	$node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_lock_waits')
+	  or diag('no lock wait recorded');
+	($rc, $out) = cli('report', '--dsn', $dsn, '--fail-on', 'lock');
+	is($rc, 2, '--fail-on lock: exit 2 with a lock wait') or diag($out);
+	like($out, qr/UPDATE orders SET user_id = \$1 WHERE id = \$2/, 'the lock section shows the waiter');
+
+	# a missing index: a selective filter on a 50,000-row table, 20 times
+	$node->safe_psql('postgres', 'DROP INDEX big_k_idx');
+	$node->safe_psql('postgres',
+		join('', map { "SELECT count(*) FROM big WHERE k = $_;\n" } 1 .. 20));
+	($rc, $out) = cli('report', '--dsn', $dsn, '--fail-on', 'index');
+	is($rc, 2, '--fail-on index: exit 2 with an index candidate') or diag($out);
+	like($out, qr/CREATE INDEX CONCURRENTLY ON public\.big \(k\)/,
+		'the index section gives the CREATE INDEX statement');
+}
 
 $node->stop;
 done_testing();

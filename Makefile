@@ -26,7 +26,8 @@ PGFILEDESC = "postgres_latdiag - why is the database slow"
 # pg_regress: sql/<name>.sql -> expected/<name>.out, one file per view or function.
 REGRESS = latdiag_setup latdiag_queries latdiag_histogram latdiag_info \
 	latdiag_reset latdiag_nested latdiag_privileges latdiag_guc \
-	latdiag_plans latdiag_snapshots latdiag_seq_scans latdiag_upgrade
+	latdiag_plans latdiag_snapshots latdiag_seq_scans latdiag_upgrade \
+	latdiag_bad_input
 REGRESS_OPTS = --temp-config=$(srcdir)/test/latdiag.conf --temp-instance=./tmp_check
 
 # Isolation specs live in test/specs, their outputs in test/expected.

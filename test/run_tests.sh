@@ -17,7 +17,7 @@ set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/bin/pg_config}
 export PG_CONFIG
-PKGS=(postgresql-15 postgresql-contrib postgresql-server-dev-15 libipc-run-perl make gcc)
+PKGS=(postgresql-15 postgresql-contrib postgresql-server-dev-15 libipc-run-perl make gcc sqlsmith)
 START=$(date +%s)
 
 log() { printf '==> %s\n' "$*"; }

@@ -15,7 +15,8 @@ use Exporter 'import';
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(@LATDIAG_READS latdiag_read_all latdiag_shmem latdiag_store_files);
+our @EXPORT =
+  qw(@LATDIAG_READS latdiag_read_all latdiag_dump latdiag_shmem latdiag_store_files);
 
 # One statement per view or function.  The functions that take a queryid get
 # one that exists; an entry evicted between the lookup and the call is a
@@ -46,6 +47,31 @@ sub latdiag_read_all
 		push @errors, "$sql: $err" if $ret != 0;
 	}
 	return (scalar(@errors), join("\n", @errors));
+}
+
+# The whole content of every view and argument-free set-returning function of
+# the extension (found in the catalog): one line "name: md5 of its rows" each.
+# Read with capture off for the session, so reading changes nothing.
+sub latdiag_dump
+{
+	my ($node, $db) = @_;
+	my $connstr = $node->connstr($db // 'postgres') . " options='-c latdiag.enabled=off'";
+	my $sources = $node->safe_psql($db // 'postgres', q{
+SELECT string_agg(src, ' ' ORDER BY src) FROM (
+  SELECT quote_ident(c.relname) AS src FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_class'::regclass
+     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
+     AND c.relkind = 'v'
+  UNION ALL
+  SELECT quote_ident(p.proname) || '()' FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
+     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
+     AND p.proretset AND p.pronargs = p.pronargdefaults) s},
+		connstr => $connstr);
+	my $sql = join("\nUNION ALL ",
+		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $_ t" }
+		  split / /, $sources);
+	return $node->safe_psql($db // 'postgres', $sql, connstr => $connstr);
 }
 
 # The shared memory the extension uses: latdiag_info.shmem_bytes and our named

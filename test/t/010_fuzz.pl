@@ -120,8 +120,10 @@ sub apply_variant
 
 my $pid_before = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'");
-my $watcher = $node->background_psql('postgres');
-my $watcher_pid = $watcher->query_safe('SELECT pg_backend_pid()');
+# (a session outlives a crash only if the postmaster never reinitialized; its
+# timeout must outlast the run)
+my $watcher = $node->background_psql('postgres', timeout => $seconds + 600);
+my $watcher_pid = $watcher->query_safe("SELECT pg_backend_pid()") =~ s/\s+//gr;
 my $offset = -s $node->logfile;
 
 my $connstr = $node->connstr('fuzz') . ' user=fuzzer';
@@ -212,6 +214,8 @@ is( $node->safe_psql('postgres',
 	$pid_before, 'same checkpointer process');
 my $wret = eval { ($watcher->query('SELECT pg_backend_pid()'))[1] } // -1;
 is($wret, 0, 'a session opened before the fuzzing still works');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $watcher_pid"),
+	'1', 'and its backend is still the same process');
 eval { $watcher->quit };
 
 # Errors raised by latdiag itself: only the documented ones (bad arguments).

@@ -18,7 +18,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/bin/pg_config}
 export PG_CONFIG
 PKGS=(postgresql-15 postgresql-contrib postgresql-server-dev-15 libipc-run-perl make gcc
-	chromium) # chromium: test/t/020_cli.pl loads the HTML report headless
+	sqlsmith chromium) # sqlsmith: the fuzz test; chromium: test/t/020_cli.pl loads the HTML report headless
 START=$(date +%s)
 
 log() { printf '==> %s\n' "$*"; }

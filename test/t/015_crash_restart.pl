@@ -1,0 +1,216 @@
+# postgres_latdiag: crashes and restarts, for every store.
+#
+# - A clean restart keeps the whole content of every view (and latdiag_info's
+#   counters: evictions, truncated texts, stats_reset).
+# - kill -9 of a backend in the middle of a query (one sleeping, one running
+#   a long armed execution): the server recovers, shared memory is the same,
+#   every view reads, capture resumes (the statistics of before the crash are
+#   lost, as with pg_stat_statements).
+# - Every store's saved file truncated, corrupted, or of an older format
+#   version: each is ignored with its own LOG line and removed; startup
+#   succeeds and capture works.  (An older format version is ignored, not
+#   converted: our chosen behaviour, documented in doc/reliability.md.)
+# - Bad values in the configuration file: a reload ignores them with a LOG
+#   line; an out-of-range size setting at start is reported in the log and
+#   its built-in default used.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use LatdiagViews;
+
+my $node = PostgreSQL::Test::Cluster->new('crash');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'postgres_latdiag'
+latdiag.track = all
+latdiag.track_planning = on
+latdiag.snapshot_min_duration = 0
+latdiag.snapshot_sample_rate = 1
+latdiag.large_table_rows = 100
+latdiag.max_queries = 100
+latdiag.max_query_length = 256
+latdiag.max_plans = 100
+latdiag.max_snapshots = 10
+latdiag.max_seq_scans = 100
+restart_after_crash = on
+max_parallel_workers_per_gather = 0
+});
+$node->start;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION postgres_latdiag;
+CREATE TABLE r (id int PRIMARY KEY, v int, c0 int, c1 int, c2 int, c3 int, c4 int, c5 int, c6 int, c7 int);
+INSERT INTO r SELECT g, g % 100, g, g, g, g, g, g, g, g FROM generate_series(1, 5000) g;
+VACUUM ANALYZE r;
+});
+
+# Fill every store: 255 distinct shapes (evictions in a 100-entry store),
+# one statement longer than max_query_length (a truncated text), a plan
+# change (index scan, then seq scan) and seq scans with a filter.
+sub workload
+{
+	my ($tag) = @_;
+	my @sql;
+	for my $mask (1 .. 255)
+	{
+		my @cols = grep { $mask & (1 << $_) } 0 .. 7;
+		push @sql, 'SELECT ' . join(', ', map { "c$_" } @cols) . " FROM r WHERE v = $mask";
+	}
+	push @sql, "SELECT id AS $tag, " . join(', ', map { "v + $_" } 1 .. 60) . ' FROM r WHERE id = 1';
+	push @sql, "SELECT v AS ${tag}_flip FROM r WHERE id = 7", 'SET enable_indexscan = off',
+	  'SET enable_bitmapscan = off', "SELECT v AS ${tag}_flip FROM r WHERE id = 8";
+	$node->safe_psql('postgres', join(";\n", @sql) . ";\n");
+}
+
+sub calls_of
+{
+	my ($pattern) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT coalesce(sum(calls), 0) FROM latdiag_queries WHERE query LIKE '$pattern' AND query NOT LIKE '%latdiag%'");
+}
+
+# ------------------------------------------------------------ clean restart
+workload('ldt_before');
+my $info = $node->safe_psql('postgres', q{
+SELECT evictions > 0, truncated_texts > 0, plan_changes > 0, snapshots > 0, seq_scans > 0
+  FROM latdiag_info});
+is($info, 't|t|t|t|t', 'evictions, a truncated text, a plan change, snapshots and seq scans recorded');
+my $before = latdiag_dump($node);
+my @empty = grep { / 0 rows / } split /\n/, $before;
+is(scalar(@empty), 0, 'every view has rows before the restart') or diag(join("\n", @empty));
+$node->restart;
+is(latdiag_dump($node), $before, 'a clean restart keeps the whole content of every view and latdiag_info');
+
+# ------------------------------------------------------ crash in mid-query
+my $shmem = latdiag_shmem($node);
+my $sleeper = $node->background_psql('postgres');
+$sleeper->query_until(qr/sleeping/, "\\echo sleeping\nSELECT pg_sleep(60) AS ldt_sleeping;\n");
+my $worker = $node->background_psql('postgres');
+$worker->query_until(qr/running/,
+	"\\echo running\nSELECT count(*) AS ldt_running FROM r a, r b WHERE a.v + b.v < 0;\n");
+ok( $node->poll_query_until('postgres', q{
+SELECT count(*) = 2 FROM pg_stat_activity
+ WHERE state = 'active' AND (query LIKE '%ldt_sleeping%' OR query LIKE '%ldt_running%')
+   AND query NOT LIKE '%pg_stat_activity%'}),
+	'one backend sleeps and one runs a long armed query');
+my $victim = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE query LIKE '%ldt_sleeping%' AND query NOT LIKE '%pg_stat_activity%'");
+my $offset = -s $node->logfile;
+kill 'KILL', $victim;
+eval { $sleeper->quit };
+eval { $worker->quit };
+ok($node->poll_query_until('postgres', 'SELECT 1', '1'), 'the server accepts connections again');
+my $log = slurp_file($node->logfile, $offset);
+like($log, qr/\(PID $victim\) was terminated by signal 9/, 'the backend was killed in mid-query');
+like($log, qr/all server processes terminated; reinitializing/, 'the postmaster reinitialized');
+is(latdiag_shmem($node), $shmem, 'the same shared memory after reinitialization');
+my ($nerr, $errs) = latdiag_read_all($node);
+is($nerr, 0, 'every view and function reads after the crash') or diag($errs);
+is(calls_of('%ldt\_before%'), '0', 'the statistics of before the crash are gone');
+workload('ldt_after_crash');
+is(calls_of('%ldt\_after\_crash\_flip%'), '2', 'capture resumes after the crash');
+is( $node->safe_psql('postgres', q{
+SELECT plans > 0 AND plan_changes > 0 AND snapshots > 0 AND seq_scans > 0 FROM latdiag_info}),
+	't', 'plans, plan changes, snapshots and seq scans are recorded again');
+
+# ------------------------------------------------- damaged files, per store
+$node->stop;
+my @files = latdiag_store_files($node);
+cmp_ok(scalar(@files), '>=', 5, 'each store wrote its file at shutdown: '
+	  . join(' ', map { s{.*/}{}r } @files));
+
+# Damage every file in the same way; start; each one is ignored with a LOG line.
+my %damage = (
+	'1 truncated' => [
+		sub { my ($c) = @_; substr($c, 0, int(length($c) / 2)) },
+		qr/checksum mismatch|entries do not match the header|file is too short/
+	],
+	'2 corrupted' => [
+		sub { my ($c) = @_; substr($c, int(length($c) / 2), 8) ^= "\xff" x 8; $c },
+		qr/checksum mismatch/
+	],
+	'3 older format version' => [
+		sub {
+			my ($c) = @_;
+			my $v = unpack('V', substr($c, 4, 4));
+			substr($c, 4, 4) = pack('V', $v - 1);
+			$c;
+		},
+		qr/format version \d+, expected \d+/
+	],);
+for my $case (sort keys %damage)
+{
+	my ($mangle, $why) = @{ $damage{$case} };
+	for my $f (@files)
+	{
+		my $content = slurp_file($f);
+		open(my $fh, '>', $f) or die "could not write $f: $!";
+		binmode $fh;
+		print $fh $mangle->($content);
+		close $fh;
+	}
+	$offset = -s $node->logfile;
+	my $started = $node->start(fail_ok => 1);
+	ok($started, "$case: the server starts");
+	last unless $started;
+	$log = slurp_file($node->logfile, $offset);
+	for my $f (@files)
+	{
+		my $rel = $f =~ s{.*/(pg_stat/[^/]+)$}{$1}r;
+		like($log, qr/LOG:  postgres_latdiag: ignoring saved statistics file "\Q$rel\E": (?:$why)/,
+			"$case: $rel ignored with a LOG line that says why");
+		ok(!-e $f, "$case: $rel removed");
+	}
+	unlike($log, qr/PANIC|FATAL|terminated by signal/, "$case: no fatal error");
+	is(calls_of('%ldt\_%flip%'), '0', "$case: nothing of the damaged files was loaded");
+	($nerr, $errs) = latdiag_read_all($node);
+	is($nerr, 0, "$case: every view and function reads") or diag($errs);
+	workload('ldt_round');
+	is(calls_of('%ldt\_round\_flip%'), '2', "$case: capture works");
+	$node->stop;
+}
+
+# ------------------------------------------- bad values in the config file
+$node->start;
+$node->append_conf('postgresql.conf',
+	"latdiag.save = maybe\nlatdiag.snapshot_sample_rate = 2\n");
+$offset = -s $node->logfile;
+$node->reload;
+ok( $node->poll_query_until('postgres', 'SELECT 1', '1')
+	  && wait_for_log($node, qr/latdiag\.snapshot_sample_rate/, $offset),
+	'the reload is done');
+$log = slurp_file($node->logfile, $offset);
+like($log, qr/parameter "latdiag\.save" requires a Boolean value/, 'reload: a bad bool is reported');
+like($log, qr/2 is outside the valid range for parameter "latdiag\.snapshot_sample_rate" \(0 \.\. 1\)/,
+	'reload: an out-of-range value is reported');
+is($node->safe_psql('postgres', 'SHOW latdiag.save') . ' ' . $node->safe_psql('postgres', 'SHOW latdiag.snapshot_sample_rate'),
+	'on 1', 'reload: both settings keep their values');
+# A restart-only setting out of range: the library's settings are defined
+# after the file is read, so PostgreSQL reports the value and keeps the
+# setting's built-in default rather than stopping the start.
+$node->stop;
+$node->append_conf('postgresql.conf', "latdiag.max_queries = 99\n");
+$offset = -s $node->logfile;
+ok($node->start(fail_ok => 1), 'start: the server starts with an out-of-range size setting');
+like(slurp_file($node->logfile, $offset),
+	qr/99 is outside the valid range for parameter "latdiag\.max_queries" \(100 \.\. 1000000\)/,
+	'start: the log says which setting and its range');
+is($node->safe_psql('postgres', 'SELECT max_entries FROM latdiag_info'),
+	'5000', 'start: the built-in default (5000) is used instead');
+$node->stop;
+done_testing();
+
+# Wait until the log (from $offset) matches $re; true if it did within 10 s.
+sub wait_for_log
+{
+	my ($n, $re, $off) = @_;
+	for (1 .. 100)
+	{
+		return 1 if slurp_file($n->logfile, $off) =~ $re;
+		select(undef, undef, undef, 0.1);
+	}
+	return 0;
+}

@@ -1,0 +1,101 @@
+# postgres_latdiag TAP helpers: every view and function to read, in one place.
+#
+# The reliability tests (churn, crashes, restarts, standby, fuzzing) read
+# everything the extension exposes through this list, so a view added later
+# is covered by all of them with one line here.
+#
+#   use FindBin;
+#   use lib $FindBin::RealBin;
+#   use LatdiagViews;
+package LatdiagViews;
+
+use strict;
+use warnings;
+use Exporter 'import';
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT =
+  qw(@LATDIAG_READS latdiag_read_all latdiag_dump latdiag_shmem latdiag_store_files);
+
+# One statement per view or function.  The functions that take a queryid get
+# one that exists; an entry evicted between the lookup and the call is a
+# clean "no statistics/snapshot" error (42704), which is not a failure.
+our @LATDIAG_READS = (
+	'SELECT count(*) FROM latdiag_queries',
+	'SELECT count(*) FROM latdiag_queries(false)',
+	'SELECT count(*) FROM latdiag_info',
+	'SELECT count(*) FROM latdiag_plans',
+	'SELECT count(*) FROM latdiag_plan_changes',
+	'SELECT count(*) FROM latdiag_plan_changes_all()',
+	'SELECT count(*) FROM latdiag_explain_snapshots',
+	'SELECT count(*) FROM latdiag_seq_scans',
+	'SELECT count(*) FROM latdiag_seq_scans_all()',
+	'SELECT count(*) FROM latdiag_n_plus_one',
+	'SELECT count(*) FROM latdiag_lock_waits',
+	'SELECT count(*) FROM latdiag_lock_waits_all()',
+	'SELECT count(*) FROM latdiag_lock_tree',
+	'SELECT count(*) FROM latdiag_index_candidates',
+	q{SELECT length(latdiag_index_report('json')) > 0},
+	q{DO $$BEGIN PERFORM * FROM latdiag_latency_histogram((SELECT queryid FROM latdiag_queries(false) WHERE queryid IS NOT NULL ORDER BY calls DESC LIMIT 1)); EXCEPTION WHEN undefined_object OR null_value_not_allowed THEN NULL; END$$},
+	q{DO $$BEGIN PERFORM latdiag_explain((SELECT queryid FROM latdiag_explain_snapshots WHERE queryid IS NOT NULL ORDER BY exec_time DESC LIMIT 1)); EXCEPTION WHEN undefined_object OR null_value_not_allowed THEN NULL; END$$},
+);
+
+# Run every read once; returns (number of reads that failed, their errors).
+sub latdiag_read_all
+{
+	my ($node, $db, %opts) = @_;
+	my @errors;
+	for my $sql (@LATDIAG_READS)
+	{
+		my ($ret, $out, $err) =
+		  $node->psql($db // 'postgres', $sql, %opts);
+		push @errors, "$sql: $err" if $ret != 0;
+	}
+	return (scalar(@errors), join("\n", @errors));
+}
+
+# The whole content of every view and argument-free set-returning function of
+# the extension (found in the catalog): one line "name: md5 of its rows" each.
+# Read with capture off for the session, so reading changes nothing.
+sub latdiag_dump
+{
+	my ($node, $db) = @_;
+	my $connstr = $node->connstr($db // 'postgres') . " options='-c latdiag.enabled=off'";
+	my $sources = $node->safe_psql($db // 'postgres', q{
+SELECT string_agg(src, ' ' ORDER BY src) FROM (
+  SELECT quote_ident(c.relname) AS src FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_class'::regclass
+     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
+     AND c.relkind = 'v'
+  UNION ALL
+  SELECT quote_ident(p.proname) || '()' FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+   WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
+     AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
+     AND p.proretset AND p.pronargs = p.pronargdefaults) s},
+		connstr => $connstr);
+	my $sql = join("\nUNION ALL ",
+		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $_ t" }
+		  split / /, $sources);
+	return $node->safe_psql($db // 'postgres', $sql, connstr => $connstr);
+}
+
+# The shared memory the extension uses: latdiag_info.shmem_bytes and our named
+# areas in pg_shmem_allocations (name, size, allocated size), as one string.
+sub latdiag_shmem
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', q{
+SELECT (SELECT shmem_bytes FROM latdiag_info) || E'\n' ||
+       string_agg(name || ':' || size || ':' || allocated_size, E'\n' ORDER BY name)
+  FROM pg_shmem_allocations WHERE name LIKE 'postgres_latdiag%'});
+}
+
+# The saved statistics files of every store (pg_stat/latdiag*.stat).
+sub latdiag_store_files
+{
+	my ($node) = @_;
+	return sort glob($node->data_dir . '/pg_stat/latdiag*.stat');
+}
+
+1;

@@ -78,8 +78,26 @@ my $info = $node->safe_psql('postgres', q{
 SELECT evictions > 0, truncated_texts > 0, plan_changes > 0, snapshots > 0, seq_scans > 0
   FROM latdiag_info});
 is($info, 't|t|t|t|t', 'evictions, a truncated text, a plan change, snapshots and seq scans recorded');
+# An N+1 loop, and a row-lock wait (one session holds the row for 200 ms).
+$node->safe_psql('postgres',
+	"SET latdiag.n_plus_one_min_time = 0;\n"
+	  . join('', map { "SELECT c1 FROM r WHERE id = $_;\n" } 1 .. 8));
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; UPDATE r SET c7 = c7 WHERE id = 3');
+my $waiter = $node->background_psql('postgres', wait => 0);
+$waiter->query_until(qr/started/, "\\echo started\nUPDATE r SET c6 = c6 WHERE id = 3;\n");
+$node->poll_query_until('postgres',
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'});
+select(undef, undef, undef, 0.2);
+$holder->query_safe('COMMIT');
+$holder->quit;
+$waiter->quit;
+$node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_lock_waits')
+  or diag('no lock wait recorded');
+
 my $before = latdiag_dump($node);
-my @empty = grep { / 0 rows / } split /\n/, $before;
+# (latdiag_lock_tree shows the waits in progress: none now)
+my @empty = grep { / 0 rows / && !/^latdiag_lock_tree:/ } split /\n/, $before;
 is(scalar(@empty), 0, 'every view has rows before the restart') or diag(join("\n", @empty));
 $node->restart;
 is(latdiag_dump($node), $before, 'a clean restart keeps the whole content of every view and latdiag_info');

@@ -134,6 +134,50 @@ is( $node->safe_psql('postgres', q{
 SELECT plans > 0 AND plan_changes > 0 AND snapshots > 0 AND seq_scans > 0 FROM latdiag_info}),
 	't', 'plans, plan changes, snapshots and seq scans are recorded again');
 
+# ------------------------------------- kill -9 of each background worker
+# Killing a worker with SIGKILL is a crash too: the postmaster reinitializes
+# shared memory and starts the workers again; the extension works afterwards.
+# (The report worker has no database connection while latdiag.report_interval
+# is 0, so it is found by its process title among the postmaster's children.)
+sub worker_pid
+{
+	my ($title) = @_;
+	my $pm = (split /\n/, slurp_file($node->data_dir . '/postmaster.pid'))[0];
+	for my $stat (glob '/proc/[0-9]*/stat')
+	{
+		my ($pid) = $stat =~ m{/proc/(\d+)/};
+		my $st = eval { slurp_file($stat) } // next;
+		my ($ppid) = $st =~ /^\d+ \(.*\) \S (\d+)/s;
+		next unless defined $ppid && $ppid == $pm;
+		my $cmd = eval { slurp_file("/proc/$pid/cmdline") } // next;
+		return $pid if $cmd =~ /\Q$title\E/;
+	}
+	return '';
+}
+
+for my $bgw ('postgres_latdiag sampler', 'postgres_latdiag reports')
+{
+	my $pid = worker_pid($bgw);
+	ok($pid =~ /^\d+$/, "$bgw runs (pid $pid)");
+	my $offset = -s $node->logfile;
+	kill 'KILL', $pid if $pid;
+	my $back = 0;
+	for (1 .. 300)
+	{
+		my $new = worker_pid($bgw);
+		if ($new ne '' && $new ne $pid) { $back = 1; last; }
+		select(undef, undef, undef, 0.1);
+	}
+	ok($back, "$bgw is back after kill -9");
+	$node->poll_query_until('postgres', 'SELECT 1', '1');
+	like(slurp_file($node->logfile, $offset), qr/terminated by signal 9/,
+		"$bgw: the postmaster saw the crash");
+	my ($nerr, $errs) = latdiag_read_all($node);
+	is($nerr, 0, "$bgw: every view reads after the restart") or diag($errs);
+	workload("ldt_after_$pid");
+	is(calls_of("%ldt\\_after\\_${pid}\\_flip%"), '2', "$bgw: capture resumes");
+}
+
 # ------------------------------------------------- damaged files, per store
 $node->stop;
 my @files = latdiag_store_files($node);

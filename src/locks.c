@@ -116,6 +116,8 @@ typedef struct LockSlot
 	TimestampTz start;
 	TimestampTz start_lo;		/* the tick before it was first seen */
 	TimestampTz last_seen;
+	TimestampTz last_end;		/* when the last finished wait ended */
+	int32		last_done;		/* its record in done[], or -1 */
 	LockWaitWhat open_what;
 	LockWaitDone done[LOCK_RING];
 } LockSlot;
@@ -237,6 +239,8 @@ slot_clear(LockSlot *s, int pid)
 	s->open = false;
 	s->ndone = 0;
 	s->pending = 0;
+	s->last_done = -1;
+	s->last_end = 0;
 }
 
 /* Find this backend's slot; records of an earlier process there are dropped. */
@@ -316,6 +320,16 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 				ncancelled = n;
 			n++;
 		}
+		else if (cancelled && s->last_done >= 0 && s->last_done < s->ndone &&
+				 now - s->last_end <=
+				 (TimestampTz) Max(2 * latdiag_lock_sample_interval, 50) * 1000)
+		{
+			/*
+			 * The sampler saw the wait end just before this abort: the
+			 * lock_timeout or cancel that ended it is what aborts now.
+			 */
+			ncancelled = s->last_done;
+		}
 	}
 	slot_clear(s, MyProcPid);
 	SpinLockRelease(&s->mutex);
@@ -351,7 +365,7 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 		}
 		d->waits += r->waits;
 		if (i == ncancelled)
-			d->cancelled += r->waits;
+			d->cancelled++;		/* one wait: the one in progress or just ended */
 		d->total_ms += r->total_ms;
 		d->max_ms = Max(d->max_ms, r->max_ms);
 		d->max_blocker_xact_ms = Max(d->max_blocker_xact_ms, r->max_blocker_xact_ms);
@@ -435,6 +449,7 @@ slot_finish(LockSlot *s, TimestampTz end)
 		{
 			s->pending--;
 			pg_atomic_fetch_add_u64(&locks_shared->dropped, 1);
+			s->last_done = -1;
 			return;
 		}
 		d = &s->done[s->ndone++];
@@ -448,6 +463,8 @@ slot_finish(LockSlot *s, TimestampTz end)
 	d->total_ms += ms;
 	d->max_ms = Max(d->max_ms, ms);
 	d->max_blocker_xact_ms = Max(d->max_blocker_xact_ms, w->blocker_xact_ms);
+	s->last_done = (int32) (d - s->done);
+	s->last_end = end;
 }
 
 /* The relation a lock is on, or 0. */

@@ -90,11 +90,32 @@ key_init(StoreKey *key, uint64 queryid, bool toplevel)
 	key->toplevel = toplevel;
 }
 
+/*
+ * This backend's memo of the longest execution of the statements it recorded
+ * last, for arming decisions at ExecutorStart without touching shared memory.
+ */
+#define SLOW_MEMO_SIZE 64
+typedef struct SlowMemo
+{
+	uint64		queryid;
+	Oid			userid;
+	bool		toplevel;
+	double		max_exec;
+} SlowMemo;
+
+static SlowMemo slow_memo[SLOW_MEMO_SIZE];
+
 /* The queryid is already a hash: its bits pick the cache entry. */
+static inline uint32
+queryid_hint(uint64 queryid, bool toplevel)
+{
+	return (uint32) (queryid ^ (queryid >> 31)) ^ toplevel;
+}
+
 static inline uint32
 key_hint(const StoreKey *key)
 {
-	return (uint32) (key->queryid ^ (key->queryid >> 31)) ^ key->toplevel;
+	return queryid_hint(key->queryid, key->toplevel);
 }
 
 /*
@@ -227,21 +248,37 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 			d->c.first_seen = GetCurrentTimestamp();
 	}
 	previous_planid = accumulate(d, kind, smp);
+	if (kind == STORE_EXEC)
+	{
+		SlowMemo   *m = &slow_memo[hint % SLOW_MEMO_SIZE];
+
+		m->queryid = queryid;
+		m->userid = key.userid;
+		m->toplevel = toplevel;
+		m->max_exec = d->c.max_exec;
+	}
 	table_unlock(store, d, kind == STORE_EXEC ? USAGE_EXEC : 0);
 	return previous_planid;
 }
 
 /*
  * Has this statement been seen slower than latdiag.snapshot_min_duration
- * (its max_exec_time reaches it)?  From this backend's cache, without a
- * lock: a hint, which is all arming needs.
+ * (its max_exec_time reaches it)?  A hint, which is all arming needs: first
+ * from this backend's memo of the entries it recorded last (the maximum as of
+ * its own last execution: another backend's slow run is seen after one
+ * more execution here), else from the slot cache, without a lock.
  */
 bool
 store_seen_slow(uint64 queryid, bool toplevel)
 {
 	StoreKey	key;
 	const StoreData *d;
+	uint32		hint = queryid_hint(queryid, toplevel);
+	SlowMemo   *m = &slow_memo[hint % SLOW_MEMO_SIZE];
+	Oid			userid = GetUserId();
 
+	if (m->queryid == queryid && m->toplevel == toplevel && m->userid == userid)
+		return snapshots_is_slow(m->max_exec, latdiag_snapshot_min_duration);
 	key_init(&key, queryid, toplevel);
 	d = table_peek(store, &key, key_hint(&key));
 	return d != NULL && d->c.calls > 0 &&

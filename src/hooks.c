@@ -86,7 +86,7 @@ measure_stop(Measure *m, StoreSample *smp)
 	smp->rows = 0;
 	smp->bufusage = &m->bufusage;
 	smp->walusage = &m->walusage;
-	smp->bucket = 0;
+	smp->bucket = hist_bucket(smp->ms);
 	smp->planid = 0;
 }
 
@@ -406,7 +406,6 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   qc->commandTag == CMDTAG_SELECT ||
 				   qc->commandTag == CMDTAG_REFRESH_MATERIALIZED_VIEW))
 			smp.rows = qc->nprocessed;
-		smp.bucket = hist_bucket(smp.ms);
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
 	}

@@ -955,12 +955,6 @@ locks_info(int64 *entries, int64 *evictions, int64 *dropped)
 void
 locks_reset(Oid userid, Oid dbid, uint64 queryid)
 {
-	TableKeyPrefix m = {userid, dbid, queryid};
-
-	(void) table_remove(locks_table, table_match_prefix, &m);
-	if (userid == InvalidOid && dbid == InvalidOid && queryid == 0)
-	{
-		table_reset_stats(locks_table);
+	if (table_reset(locks_table, userid, dbid, queryid))
 		pg_atomic_write_u64(&locks_shared->dropped, 0);
-	}
 }

@@ -2,9 +2,10 @@
  * nplusone.c: N+1 query patterns, detected in each backend.
  *
  * Each backend keeps, in its own memory, a ring of the statements it ran
- * last (queryid, nesting level, start and end, rows, a hash of the constant
- * or parameter values, transaction) and a few open *runs*: for each recent
- * (queryid, level), the calls since the run began.  A run continues while
+ * last (queryid, nesting level, rows: what a new run needs of its parent)
+ * and a few open *runs*: for each recent (queryid, level), the calls since
+ * the run began, their first start and last end, rows, the sketch of their
+ * constant or parameter values, and the transaction they began in.  A run continues while
  * calls of its statement keep coming at most latdiag.n_plus_one_max_gap
  * apart, whatever else runs in between, so interleaved loops (A B B B A B B
  * B) are a run of A and a run of B.  It ends at the first call after a
@@ -99,17 +100,15 @@ typedef struct NpData
 	TimestampTz last_seen;
 } NpData;
 
-/* One finished statement, in the ring. */
+/*
+ * One finished statement, in the ring: what a new run needs to know of its
+ * parent.  (Times, value hashes and transactions live in the runs.)
+ */
 typedef struct NpStatement
 {
 	uint64		queryid;
 	int			level;
-	bool		write;
-	double		start;			/* ms on the monotonic clock */
-	double		end;
 	uint64		rows;
-	uint64		hash;			/* constant or parameter values */
-	LocalTransactionId lxid;
 } NpStatement;
 
 /* An open run of one statement at one level. */
@@ -464,12 +463,7 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 	ring_next = (ring_next + 1) % NP_RING;
 	s->queryid = queryid;
 	s->level = level;
-	s->write = queryDesc->operation != CMD_SELECT;
-	s->start = start;
-	s->end = end;
 	s->rows = rows;
-	s->hash = hash;
-	s->lxid = lxid;
 
 	/*
 	 * The open runs (runs[0 .. nruns-1]): end the stale ones, find this
@@ -504,7 +498,7 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 			run_close(match);
 		}
 		memset(match, 0, sizeof(NpRun));
-		match->write = s->write;
+		match->write = queryDesc->operation != CMD_SELECT;
 		match->level = level;
 		match->queryid = queryid;
 		match->userid = GetUserId();
@@ -604,9 +598,5 @@ nplusone_info(int64 *entries, int64 *evictions, int64 *episodes)
 void
 nplusone_reset(Oid userid, Oid dbid, uint64 queryid)
 {
-	TableKeyPrefix m = {userid, dbid, queryid};
-
-	(void) table_remove(np_table, table_match_prefix, &m);
-	if (userid == InvalidOid && dbid == InvalidOid && queryid == 0)
-		table_reset_stats(np_table);
+	(void) table_reset(np_table, userid, dbid, queryid);
 }

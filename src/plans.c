@@ -489,13 +489,6 @@ plans_info(int64 *entries, int64 *evictions, int64 *nchanges,
 void
 plans_reset(Oid userid, Oid dbid, uint64 queryid)
 {
-	TableKeyPrefix m = {userid, dbid, queryid};
-
-	(void) table_remove(plans, table_match_prefix, &m);
-	(void) table_remove(changes, table_match_prefix, &m);
-	if (userid == InvalidOid && dbid == InvalidOid && queryid == 0)
-	{
-		table_reset_stats(plans);
-		table_reset_stats(changes);
-	}
+	(void) table_reset(plans, userid, dbid, queryid);
+	(void) table_reset(changes, userid, dbid, queryid);
 }

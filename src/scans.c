@@ -470,9 +470,5 @@ scans_info(int64 *entries, int64 *evictions)
 void
 scans_reset(Oid userid, Oid dbid, uint64 queryid)
 {
-	TableKeyPrefix m = {userid, dbid, queryid};
-
-	(void) table_remove(scans, table_match_prefix, &m);
-	if (userid == InvalidOid && dbid == InvalidOid && queryid == 0)
-		table_reset_stats(scans);
+	(void) table_reset(scans, userid, dbid, queryid);
 }

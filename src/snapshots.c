@@ -292,9 +292,5 @@ snapshots_info(int64 *entries, int64 *evictions)
 void
 snapshots_reset(Oid userid, Oid dbid, uint64 queryid)
 {
-	TableKeyPrefix m = {userid, dbid, queryid};
-
-	(void) table_remove(snapshots, table_match_prefix, &m);
-	if (userid == InvalidOid && dbid == InvalidOid && queryid == 0)
-		table_reset_stats(snapshots);
+	(void) table_reset(snapshots, userid, dbid, queryid);
 }

@@ -374,9 +374,5 @@ store_info(int64 *entries, int64 *evictions, int64 *truncated,
 void
 store_reset(Oid userid, Oid dbid, uint64 queryid)
 {
-	TableKeyPrefix m = {userid, dbid, queryid};
-
-	(void) table_remove(store, table_match_prefix, &m);
-	if (userid == InvalidOid && dbid == InvalidOid && queryid == 0)
-		table_reset_stats(store);
+	(void) table_reset(store, userid, dbid, queryid);
 }

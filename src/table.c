@@ -158,6 +158,7 @@ typedef struct FileEntry
 #define CACHE_KEY(c)	((char *) (c) + MAXALIGN(sizeof(CacheEntry)))
 
 static void table_save(int code, Datum arg);
+static void table_reset_stats(Table *t);
 
 /* every table attached in this process, for checkpoints */
 static Table *tables[MAX_TABLES];
@@ -630,7 +631,7 @@ table_remove(Table *t, TableMatchFn match, void *arg)
  * TableMatchFn for keys starting with TableKeyPrefix: matches when each of
  * arg's fields is 0 or equal.
  */
-bool
+static bool
 table_match_prefix(const void *key, void *arg)
 {
 	const TableKeyPrefix *k = (const TableKeyPrefix *) key;
@@ -639,6 +640,23 @@ table_match_prefix(const void *key, void *arg)
 	return (m->userid == InvalidOid || k->userid == m->userid) &&
 		(m->dbid == InvalidOid || k->dbid == m->dbid) &&
 		(m->queryid == 0 || k->queryid == m->queryid);
+}
+
+/*
+ * Remove the entries whose key starts with (userid, dbid, queryid), 0 meaning
+ * any; with all three 0, also zero the eviction and truncation counts.
+ * Returns true for that full reset.
+ */
+bool
+table_reset(Table *t, Oid userid, Oid dbid, uint64 queryid)
+{
+	TableKeyPrefix m = {userid, dbid, queryid};
+	bool		all = (userid == InvalidOid && dbid == InvalidOid && queryid == 0);
+
+	(void) table_remove(t, table_match_prefix, &m);
+	if (all)
+		table_reset_stats(t);
+	return all;
 }
 
 /* The table's own figures. */
@@ -655,7 +673,7 @@ table_stats(Table *t, int64 *entries, int64 *evictions, int64 *truncated,
 }
 
 /* Zero the eviction and truncation counts and move stats_reset. */
-void
+static void
 table_reset_stats(Table *t)
 {
 	LWLockAcquire(t->shared->lock, LW_EXCLUSIVE);

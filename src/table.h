@@ -58,10 +58,9 @@ extern uint64 table_entry_id(Table *t, const void *data);
 extern int	table_read(Table *t, Size row_size, bool with_text,
 					   TableEmitFn emit, void *arg, void **rows);
 extern int	table_remove(Table *t, TableMatchFn match, void *arg);
-extern bool table_match_prefix(const void *key, void *arg);
 extern void table_stats(Table *t, int64 *entries, int64 *evictions,
 						int64 *truncated, TimestampTz *stats_reset);
-extern void table_reset_stats(Table *t);
+extern bool table_reset(Table *t, Oid userid, Oid dbid, uint64 queryid);
 
 /* persistence while running */
 extern int	table_checkpoint_all(void);

@@ -93,6 +93,25 @@ put_private_text(Datum *values, bool *nulls, int *i, const char *text, int len,
 	(*i)++;
 }
 
+/*
+ * relid as a schema-qualified name, or NULL when it cannot be named here: the
+ * relation was dropped, or it belongs to another database (its OID means
+ * nothing in this one's catalog).
+ */
+static void
+put_relname(Datum *values, bool *nulls, int *i, Oid relid, Oid dbid)
+{
+	char	   *relname = dbid == MyDatabaseId ? get_rel_name(relid) : NULL;
+
+	if (relname)
+		values[*i] = CStringGetTextDatum(
+			quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									   relname));
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
 /* Sample standard deviation from Welford's sum of squares. */
 static double
 stddev(double m2, int64 n)
@@ -411,17 +430,35 @@ latdiag_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+/* Remove the matching entries of every store (0 = any; all 0: everything). */
+static void
+reset_every_store(Oid userid, Oid dbid, uint64 queryid)
+{
+	store_reset(userid, dbid, queryid);
+	plans_reset(userid, dbid, queryid);
+	snapshots_reset(userid, dbid, queryid);
+	scans_reset(userid, dbid, queryid);
+	nplusone_reset(userid, dbid, queryid);
+	locks_reset(userid, dbid, queryid);
+}
+
+/* The (userid, dbid, queryid) arguments of a reset function must be given. */
+static void
+require_reset_args(FunctionCallInfo fcinfo, const char *fname, const char *hint)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s: userid, dbid and queryid must not be NULL", fname),
+				 errhint("%s", hint)));
+}
+
 /* latdiag_reset(): forget everything. */
 Datum
 latdiag_reset_all(PG_FUNCTION_ARGS)
 {
 	store_require_ready();
-	store_reset(InvalidOid, InvalidOid, 0);
-	plans_reset(InvalidOid, InvalidOid, 0);
-	snapshots_reset(InvalidOid, InvalidOid, 0);
-	scans_reset(InvalidOid, InvalidOid, 0);
-	nplusone_reset(InvalidOid, InvalidOid, 0);
-	locks_reset(InvalidOid, InvalidOid, 0);
+	reset_every_store(InvalidOid, InvalidOid, 0);
 	PG_RETURN_VOID();
 }
 
@@ -430,17 +467,9 @@ Datum
 latdiag_reset(PG_FUNCTION_ARGS)
 {
 	store_require_ready();
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("latdiag_reset: userid, dbid and queryid must not be NULL"),
-				 errhint("Pass 0 to match any value, or call latdiag_reset() to reset everything.")));
-	store_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
-	plans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
-	snapshots_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
-	scans_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
-	nplusone_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
-	locks_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	require_reset_args(fcinfo, "latdiag_reset",
+					   "Pass 0 to match any value, or call latdiag_reset() to reset everything.");
+	reset_every_store(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 
@@ -714,7 +743,6 @@ latdiag_seq_scans(PG_FUNCTION_ARGS)
 		ScanRow    *sc = &rows[r];
 		QueryInfo  *qi = query_info(texts, sc->userid, sc->dbid, sc->queryid);
 		bool		visible = sees_all || sc->userid == reader;
-		char	   *relname = get_rel_name(sc->relid);
 		double		selectivity = sc->rows_scanned > 0 ?
 			sc->rows_returned / sc->rows_scanned : 1.0;
 		Datum		values[19];
@@ -727,14 +755,7 @@ latdiag_seq_scans(PG_FUNCTION_ARGS)
 		put_queryid(values, nulls, &i, sc->queryid, visible);
 		put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
 		values[i++] = ObjectIdGetDatum(sc->relid);
-		if (relname)
-		{
-			char	   *nsp = get_namespace_name(get_rel_namespace(sc->relid));
-
-			values[i++] = CStringGetTextDatum(quote_qualified_identifier(nsp, relname));
-		}
-		else
-			nulls[i++] = true;	/* dropped since */
+		put_relname(values, nulls, &i, sc->relid, sc->dbid);
 		values[i++] = Float8GetDatumFast(sc->table_rows);
 		values[i++] = Int64GetDatumFast(sc->calls);
 		values[i++] = Float8GetDatumFast(sc->rows_scanned);
@@ -940,14 +961,8 @@ latdiag_lock_waits(PG_FUNCTION_ARGS)
 			nulls[i++] = true;
 		if (OidIsValid(w->relid))
 		{
-			char	   *relname = w->dbid == MyDatabaseId ? get_rel_name(w->relid) : NULL;
-			char	   *nsp = relname ? get_namespace_name(get_rel_namespace(w->relid)) : NULL;
-
 			values[i++] = ObjectIdGetDatum(w->relid);
-			if (relname)
-				values[i++] = CStringGetTextDatum(quote_qualified_identifier(nsp, relname));
-			else
-				nulls[i++] = true;	/* dropped, or in another database */
+			put_relname(values, nulls, &i, w->relid, w->dbid);
 		}
 		else
 		{
@@ -987,11 +1002,7 @@ Datum
 latdiag_lock_waits_reset(PG_FUNCTION_ARGS)
 {
 	store_require_ready();
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("latdiag_lock_waits_reset: userid, dbid and queryid must not be NULL"),
-				 errhint("Pass 0 to match any value.")));
+	require_reset_args(fcinfo, "latdiag_lock_waits_reset", "Pass 0 to match any value.");
 	locks_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }

@@ -94,11 +94,13 @@ write_pg_config() {
 	{
 		echo '#!/bin/sh'
 		echo '# Written by test/versions/provide.sh: answers what PGXS and the tests ask.'
+		echo '# Paths are relative to this script, so a copy of the tree works too.'
+		echo 'here=$(cd "$(dirname "$0")" && pwd)'
 		echo 'for a in "$@"; do'
 		echo '  case "$a" in'
 		local kv
 		for kv in "$@"; do
-			echo "    --${kv%%=*}) echo '${kv#*=}' ;;"
+			echo "    --${kv%%=*}) echo \"${kv#*=}\" ;;"
 		done
 		echo '    *) echo "pg_config: option $a not supported here" >&2; exit 1 ;;'
 		echo '  esac'
@@ -110,7 +112,22 @@ write_pg_config() {
 provide_15() {
 	apt_install postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev \
 		libipc-run-perl make gcc
-	echo /usr/lib/postgresql/15/bin/pg_config
+	if [ "${LATDIAG_PRIVATE_PG15:-0}" != 1 ]; then
+		echo /usr/lib/postgresql/15/bin/pg_config
+		return 0
+	fi
+	# A private copy of Debian's 15 (its binaries find their files relative to
+	# themselves), so that several checkouts can install and test at once.
+	local root=$CACHE/pg15/root
+	if [ ! -e "$CACHE/pg15/.complete" ]; then
+		rm -rf "$CACHE/pg15"
+		mkdir -p "$root/usr/lib/postgresql" "$root/usr/share/postgresql" "$root/usr/include"
+		cp -a /usr/lib/postgresql/15 "$root/usr/lib/postgresql/"
+		cp -a /usr/share/postgresql/15 "$root/usr/share/postgresql/"
+		cp -a /usr/include/postgresql "$root/usr/include/"
+		touch "$CACHE/pg15/.complete"
+	fi
+	echo "$root/usr/lib/postgresql/15/bin/pg_config"
 }
 
 provide_18() {
@@ -197,20 +214,20 @@ PY
 	done
 	write_pg_config "$native/bin/pg_config" \
 		"version=PostgreSQL 17.10" \
-		"bindir=$native/bin" \
-		"prefix=$native" \
-		"sharedir=$native/share/postgresql" \
-		"sysconfdir=$native/etc" \
+		"bindir=\$here/../bin" \
+		"prefix=\$here/.." \
+		"sharedir=\$here/../share/postgresql" \
+		"sysconfdir=\$here/../etc" \
 		"libdir=/usr/lib/x86_64-linux-gnu" \
-		"pkglibdir=$native/lib/postgresql" \
+		"pkglibdir=\$here/../lib/postgresql" \
 		"includedir=/usr/include/postgresql" \
-		"pkgincludedir=$native/include/postgresql" \
-		"includedir-server=$native/include/postgresql/17/server" \
-		"mandir=$native/share/man" \
-		"docdir=$native/share/doc" \
-		"htmldir=$native/share/doc" \
-		"localedir=$native/share/locale" \
-		"pgxs=$native/lib/postgresql/pgxs/src/makefiles/pgxs.mk" \
+		"pkgincludedir=\$here/../include/postgresql" \
+		"includedir-server=\$here/../include/postgresql/17/server" \
+		"mandir=\$here/../share/man" \
+		"docdir=\$here/../share/doc" \
+		"htmldir=\$here/../share/doc" \
+		"localedir=\$here/../share/locale" \
+		"pgxs=\$here/../lib/postgresql/pgxs/src/makefiles/pgxs.mk" \
 		"configure=--with-llvm=no" \
 		"cc=gcc" \
 		"cflags=-O2" \
@@ -255,20 +272,20 @@ open(path, "w").write(text)
 PY
 	write_pg_config "$dir/pg_config" \
 		"version=PostgreSQL 19rc1" \
-		"bindir=$dir/install/bin" \
-		"prefix=$dir/install" \
-		"sharedir=$dir/install/share" \
-		"sysconfdir=$dir/install/etc" \
+		"bindir=\$here/install/bin" \
+		"prefix=\$here/install" \
+		"sharedir=\$here/install/share" \
+		"sysconfdir=\$here/install/etc" \
 		"libdir=/usr/lib/x86_64-linux-gnu" \
-		"pkglibdir=$dir/install/lib" \
+		"pkglibdir=\$here/install/lib" \
 		"includedir=/usr/include/postgresql" \
-		"pkgincludedir=$root/usr/include/postgresql" \
-		"includedir-server=$root/usr/include/postgresql/19/server" \
-		"mandir=$dir/install/man" \
-		"docdir=$dir/install/doc" \
-		"htmldir=$dir/install/doc" \
-		"localedir=$dir/install/locale" \
-		"pgxs=$pgxs/src/makefiles/pgxs.mk" \
+		"pkgincludedir=\$here/deb/root/usr/include/postgresql" \
+		"includedir-server=\$here/deb/root/usr/include/postgresql/19/server" \
+		"mandir=\$here/install/man" \
+		"docdir=\$here/install/doc" \
+		"htmldir=\$here/install/doc" \
+		"localedir=\$here/install/locale" \
+		"pgxs=\$here/deb/root/usr/lib/postgresql/19/lib/pgxs/src/makefiles/pgxs.mk" \
 		"configure=--with-llvm=no" \
 		"cc=gcc" \
 		"cflags=-O2" \

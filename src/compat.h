@@ -35,6 +35,16 @@
 #include "utils/queryjumble.h"
 #endif
 
+/*
+ * 16: core jumbles a utility statement's parse tree; 15 hashed its text
+ * (normalize.c recomputes the id when another extension zeroed it).
+ */
+#if PG_VERSION_NUM >= 160000
+#define COMPAT_UTILITY_ID_IS_TEXT_HASH 0
+#else
+#define COMPAT_UTILITY_ID_IS_TEXT_HASH 1
+#endif
+
 /* 18: ExplainState and the output helpers moved out of commands/explain.h. */
 #if PG_VERSION_NUM >= 180000
 #include "commands/explain_format.h"
@@ -112,8 +122,14 @@ typedef JumbleState CompatJumbleState;
  */
 #if PG_VERSION_NUM >= 180000
 #define COMPAT_HAS_PLAN_ID 1
+#define compat_plan_id(stmt) ((uint64) (stmt)->planId)
+#define compat_set_plan_id(stmt, id) ((stmt)->planId = (int64) (id))
+#define compat_backend_plan_id(be) ((uint64) (be)->st_plan_id)
 #else
 #define COMPAT_HAS_PLAN_ID 0
+#define compat_plan_id(stmt) UINT64CONST(0)
+#define compat_set_plan_id(stmt, id) ((void) 0)
+#define compat_backend_plan_id(be) UINT64CONST(0)
 #endif
 
 /*

@@ -44,7 +44,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-static get_relation_info_hook_type prev_get_relation_info = NULL;
+static compat_relinfo_hook_type prev_relation_info = NULL;
 
 /* Current nesting depth of ExecutorRun, ExecutorFinish and ProcessUtility. */
 static int	exec_nesting = 0;
@@ -433,13 +433,12 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 /* Index advice: hypothetical indexes, only while the advisor plans. */
 static void
-latdiag_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-						  RelOptInfo *rel)
+latdiag_relation_info(COMPAT_RELINFO_ARGS)
 {
-	if (prev_get_relation_info)
-		prev_get_relation_info(root, relid, inhparent, rel);
+	if (prev_relation_info)
+		prev_relation_info(COMPAT_RELINFO_PASS);
 	if (advisor_whatif_active)
-		advisor_relation_info(root, relid, inhparent, rel);
+		advisor_relation_info(COMPAT_RELINFO_PASS);
 }
 
 /* Install every hook, saving the previous ones. */
@@ -464,6 +463,6 @@ hooks_install(void)
 	ExecutorEnd_hook = latdiag_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = latdiag_ProcessUtility;
-	prev_get_relation_info = get_relation_info_hook;
-	get_relation_info_hook = latdiag_get_relation_info;
+	prev_relation_info = COMPAT_RELINFO_HOOK;
+	COMPAT_RELINFO_HOOK = latdiag_relation_info;
 }

@@ -47,7 +47,7 @@ constant_locations(const char *query, CompatJumbleState *jstate)
 		qsort(locs, n, sizeof(LocationLen), location_cmp);
 
 	scanner = scanner_init(query, &extra, &ScanKeywords, ScanKeywordTokens);
-	extra.escape_string_warning = false;	/* lexing again must not warn */
+	compat_scanner_quiet(&extra);	/* lexing again must not warn */
 
 	for (int i = 0; i < n; i++)
 	{

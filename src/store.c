@@ -384,6 +384,13 @@ merge_histogram(void *row, const void *key, const void *data, char *text,
 	}
 }
 
+/* TableMatchFn: the entries of one queryid (the rest are not copied). */
+static bool
+match_queryid(const void *key, void *arg)
+{
+	return ((const StoreKey *) key)->queryid == *(const uint64 *) arg;
+}
+
 /*
  * Sum the histograms of the entries with this queryid that the reader may
  * see (all of them, or those of userid reader).  False if none matched.
@@ -395,7 +402,8 @@ store_histogram(uint64 queryid, bool all_users, Oid reader, LatdiagHistogram *ou
 	void	   *rows;
 
 	memset(out, 0, sizeof(LatdiagHistogram));
-	(void) table_read(store, 1, false, merge_histogram, &m, &rows);
+	(void) table_read_match(store, 1, false, match_queryid, &queryid,
+							merge_histogram, &m, &rows);
 	pfree(rows);
 	return m.matched;
 }

@@ -555,6 +555,18 @@ int
 table_read(Table *t, Size row_size, bool with_text, TableEmitFn emit,
 		   void *arg, void **rows)
 {
+	return table_read_match(t, row_size, with_text, NULL, NULL, emit, arg, rows);
+}
+
+/*
+ * table_read of the entries match() accepts (every entry if match is NULL):
+ * the others are skipped before their data is copied, so a reader of a few
+ * entries does not copy the whole table.
+ */
+int
+table_read_match(Table *t, Size row_size, bool with_text, TableMatchFn match,
+				 void *match_arg, TableEmitFn emit, void *arg, void **rows)
+{
 	char	   *out = palloc(mul_size(Max(t->def->max_entries, 1), row_size));
 	char	   *data = palloc(Max(t->def->data_size, 1));
 	char	   *texts = NULL;
@@ -586,6 +598,8 @@ table_read(Table *t, Size row_size, bool with_text, TableEmitFn emit,
 		TableSlot  *s = SLOT(t, hash_entry_payload(t, e)->slot);
 		char	   *text = NULL;
 
+		if (match && !match(SLOT_KEY(t, s), match_arg))
+			continue;
 		if (with_text)
 		{
 			text = texts + used;

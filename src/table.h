@@ -30,7 +30,7 @@ typedef void (*TableEmitFn) (void *row, const void *key, const void *data,
 							 char *text, int text_len, bool truncated,
 							 void *arg);
 
-/* Called by table_remove for each entry, under the exclusive lock. */
+/* Called by table_remove (exclusive lock) and table_read_match (shared) for each entry. */
 typedef bool (*TableMatchFn) (const void *key, void *arg);
 
 /* Every latdiag table's key starts with these fields. */
@@ -57,6 +57,9 @@ extern uint64 table_entry_id(Table *t, const void *data);
 /* readers and resets */
 extern int	table_read(Table *t, Size row_size, bool with_text,
 					   TableEmitFn emit, void *arg, void **rows);
+extern int	table_read_match(Table *t, Size row_size, bool with_text,
+							 TableMatchFn match, void *match_arg,
+							 TableEmitFn emit, void *arg, void **rows);
 extern int	table_remove(Table *t, TableMatchFn match, void *arg);
 extern void table_stats(Table *t, int64 *entries, int64 *evictions,
 						int64 *truncated, TimestampTz *stats_reset);

@@ -3,6 +3,7 @@
  *
  *   latdiag report [--dsn DSN]... [--format text|markdown|json|html]
  *                  [--output FILE] [--top N] [--fail-on LIST]
+ *   latdiag exporter [--listen HOST:PORT] [--dsn DSN]... [--top N] ...  (exporter.c)
  *
  * Exit status: 0 report written; 1 bad arguments or the report could not be
  * written; 2 a finding named in --fail-on is present; 3 (when no --fail-on
@@ -25,6 +26,7 @@ usage(FILE *out)
 			"\n"
 			"Usage:\n"
 			"  latdiag report [OPTION]...\n"
+			"  latdiag exporter [OPTION]...   Prometheus metrics (latdiag exporter --help)\n"
 			"\n"
 			"Options:\n"
 			"  -d, --dsn=DSN          a libpq connection string or URI; repeat it for a fleet\n"
@@ -151,6 +153,8 @@ main(int argc, char **argv)
 	report.format = FMT_TEXT;
 	report.top = 10;
 
+	if (argc > 1 && strcmp(argv[1], "exporter") == 0)
+		return exporter_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
 	{
 		usage(stdout);
@@ -213,9 +217,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		bad_usage("missing command%s (the only command is \"report\")", "");
+		bad_usage("missing command%s (report or exporter)", "");
 	if (strcmp(argv[optind], "report") != 0)
-		bad_usage("unknown command \"%s\" (the only command is \"report\")", argv[optind]);
+		bad_usage("unknown command \"%s\" (report or exporter; exporter comes first)", argv[optind]);
 	if (optind + 1 < argc)
 		bad_usage("unexpected argument \"%s\"", argv[optind + 1]);
 	if (ndsns == 0)

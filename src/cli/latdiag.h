@@ -162,6 +162,9 @@ extern Table *merged_section(const Report *r, SectionId id, bool with_server);
 extern void free_table(Table *t);
 extern int	table_col(const Table *t, const char *name);
 
+/* exporter.c: `latdiag exporter` (argv[0] is "exporter") */
+extern int	exporter_main(int argc, char **argv);
+
 /* renderers */
 extern void render_text(FILE *out, const Report *r, bool markdown);
 extern void render_json(FILE *out, const Report *r);

@@ -222,6 +222,7 @@ typedef struct Stmt
 	double		lock_waits,
 				lock_ms;
 	bool		member;
+	bool		own;			/* the exporter's own statement */
 } Stmt;
 
 /* A statement's counts at the previous scrape. */
@@ -232,6 +233,9 @@ typedef struct Prev
 				count,
 				ms,
 				calls;
+	bool		member;			/* exported then */
+	char	   *text;			/* its text, if exported then */
+	bool		no_text;		/* exported then, and no text to read */
 } Prev;
 
 /* A statement exported with its own queryid. */
@@ -258,6 +262,8 @@ typedef struct ExpServer
 				other_ms;
 	Prev	   *prev;			/* every statement at the last scrape, by qid */
 	int			nprev;
+	long long  *own;			/* queryids of the exporter's own statements */
+	int			nown;
 	/* This scrape's output, per family (filled under lock). */
 	Buf			out[NUM_FAMILIES];
 } ExpServer;
@@ -326,15 +332,6 @@ cmp_stmt_qid(const void *a, const void *b)
 {
 	long long	x = ((const Stmt *) a)->qid,
 				y = ((const Stmt *) b)->qid;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
-cmp_member(const void *a, const void *b)
-{
-	long long	x = ((const Member *) a)->qid,
-				y = ((const Member *) b)->qid;
 
 	return x < y ? -1 : x > y;
 }
@@ -418,7 +415,7 @@ ensure_connected(ExpServer *s, char **err)
 	su = PQparameterStatus(s->conn, "is_superuser");
 	if (su && strcmp(su, "on") == 0)
 		PQclear(PQexec(s->conn, TAG "SET latdiag.enabled = off"));
-	PQclear(PQexec(s->conn, TAG "SET statement_timeout = '10s'"));
+	PQclear(PQexec(s->conn, TAG "SET statement_timeout = '30s'"));
 	return true;
 }
 
@@ -431,6 +428,125 @@ fine_index(double lower_ms)
 	return (int) lround(FINE_PER_OCTAVE * log2(lower_ms / FINE_MIN_MS));
 }
 
+/* Is this queryid one of the exporter's own statements (found by fetch_texts)? */
+static bool
+is_own(const ExpServer *s, long long qid)
+{
+	int			i;
+
+	for (i = 0; i < s->nown; i++)
+		if (s->own[i] == qid)
+			return true;
+	return false;
+}
+
+/* Replace the oids in datname and user by names ("*" stays). */
+static void
+name_oids(ExpServer *s, Stmt *st, int n)
+{
+	PGresult   *res = PQexec(s->conn, TAG "SELECT 'd', oid, datname FROM pg_catalog.pg_database "
+								 "UNION ALL SELECT 'r', oid, rolname FROM pg_catalog.pg_roles");
+	int			i,
+				r;
+	bool		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	for (i = 0; i < n; i++)
+	{
+		char	  **fields[2] = {&st[i].datname, &st[i].user};
+		int			f;
+
+		for (f = 0; f < 2; f++)
+		{
+			if (strcmp(*fields[f], "*") == 0)
+				continue;
+			for (r = 0; ok && r < PQntuples(res); r++)
+				if (PQgetvalue(res, r, 0)[0] == (f == 0 ? 'd' : 'r') &&
+					strcmp(PQgetvalue(res, r, 1), *fields[f]) == 0)
+				{
+					free(*fields[f]);
+					*fields[f] = xstrdup(PQgetvalue(res, r, 2));
+					break;
+				}
+		}
+	}
+	PQclear(res);
+}
+
+/* The statements' counts at the last scrape, by queryid. */
+static Prev *
+find_prev(const ExpServer *s, long long qid)
+{
+	Prev		key;
+
+	key.qid = qid;
+	return s->prev ? bsearch(&key, s->prev, s->nprev, sizeof(Prev), cmp_prev) : NULL;
+}
+
+/*
+ * Texts of the exported statements: kept from the last scrape, read for new
+ * members.  A member whose text is one of our own statements (a role that is
+ * not superuser is tracked) is dropped and never exported.
+ */
+static void
+fetch_texts(ExpServer *s, Stmt *st, int n)
+{
+	Buf			ids = {0};
+	int			i,
+				need = 0;
+	PGresult   *res;
+	const char *params[1];
+
+	buf_str(&ids, "{");
+	for (i = 0; i < n; i++)
+	{
+		Prev	   *p;
+
+		if (!st[i].member)
+			continue;
+		p = find_prev(s, st[i].qid);
+		if (p && p->text)
+			st[i].query = xstrdup(p->text);
+		else if (!(p && p->no_text))
+		{
+			buf_add(&ids, "%s%lld", need++ ? "," : "", st[i].qid);
+		}
+	}
+	buf_str(&ids, "}");
+	if (need == 0)
+	{
+		free(ids.s);
+		return;
+	}
+	params[0] = ids.s;
+	res = PQexecParams(s->conn, TAG "SELECT queryid, min(query) FROM latdiag_queries "
+					   "WHERE queryid = ANY ($1::bigint[]) AND query <> '<insufficient privilege>' "
+					   "GROUP BY queryid", 1, NULL, params, NULL, NULL, 0);
+	free(ids.s);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		PQclear(res);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		Stmt	   *t = find_stmt(st, n, atoll(PQgetvalue(res, i, 0)));
+
+		if (t == NULL || PQgetisnull(res, i, 1))
+			continue;
+		if (strncmp(PQgetvalue(res, i, 1), TAG, strlen(TAG) - 1) == 0)
+		{
+			/* ours: forget it for good */
+			s->own = realloc(s->own, sizeof(long long) * (s->nown + 1));
+			s->own[s->nown++] = t->qid;
+			t->member = false;
+			t->own = true;
+			continue;
+		}
+		t->query = xstrdup(PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+}
+
 /* The statements of the server, with their histograms, sorted by queryid. */
 static bool
 read_statements(ExpServer *s, Stmt **out, int *nout, char **err)
@@ -439,42 +555,61 @@ read_statements(ExpServer *s, Stmt **out, int *nout, char **err)
 	PGresult   *hres = NULL;
 	Stmt	   *st;
 	int			n,
+				nres,
 				i,
 				attempt;
 
 	/*
 	 * Statements the exporter's role can identify (a NULL queryid is another
-	 * user's statement, hidden without pg_read_all_stats), without our own.
+	 * user's statement, hidden without pg_read_all_stats), without texts:
+	 * texts are read only for exported statements (fetch_texts).  Entries of
+	 * one queryid (users, databases, nesting levels) are summed here.
 	 */
-#define VISIBLE "SELECT * FROM latdiag_queries WHERE queryid IS NOT NULL AND calls > 0 " \
-	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%'"
-	res = exp_query(s, TAG "SELECT queryid, sum(calls), sum(total_exec_time), "
-					"CASE WHEN min(d.datname) = max(d.datname) THEN min(d.datname) ELSE '*' END, "
-					"CASE WHEN min(r.rolname) = max(r.rolname) THEN min(r.rolname) ELSE '*' END, "
-					"CASE WHEN bool_and(toplevel) THEN 'true' WHEN NOT bool_or(toplevel) THEN 'false' "
-					"  ELSE '*' END, "
-					"min(query) FILTER (WHERE query <> '<insufficient privilege>') "
-					"FROM (" VISIBLE ") q "
-					"LEFT JOIN pg_catalog.pg_database d ON d.oid = q.dbid "
-					"LEFT JOIN pg_catalog.pg_roles r ON r.oid = q.userid "
-					"GROUP BY queryid", err);
+	res = exp_query(s, TAG "SELECT queryid, dbid, userid, toplevel, calls, total_exec_time "
+					"FROM latdiag_queries(false) WHERE queryid IS NOT NULL AND calls > 0 "
+					"ORDER BY queryid", err);
 	if (res == NULL)
 		return false;
-	n = PQntuples(res);
-	st = xmalloc(sizeof(Stmt) * (n + 1));
-	for (i = 0; i < n; i++)
+	nres = PQntuples(res);
+	st = xmalloc(sizeof(Stmt) * (nres + 1));
+	n = 0;
+	for (i = 0; i < nres; i++)
 	{
-		st[i].qid = atoll(PQgetvalue(res, i, 0));
-		st[i].calls = atof(PQgetvalue(res, i, 1));
-		st[i].total_ms = atof(PQgetvalue(res, i, 2));
-		st[i].datname = xstrdup(PQgetisnull(res, i, 3) ? "" : PQgetvalue(res, i, 3));
-		st[i].user = xstrdup(PQgetisnull(res, i, 4) ? "" : PQgetvalue(res, i, 4));
-		st[i].toplevel = xstrdup(PQgetvalue(res, i, 5));
-		st[i].query = PQgetisnull(res, i, 6) ? NULL : xstrdup(PQgetvalue(res, i, 6));
+		long long	qid = atoll(PQgetvalue(res, i, 0));
+		const char *db = PQgetvalue(res, i, 1);
+		const char *usr = PQgetvalue(res, i, 2);
+		const char *top = PQgetvalue(res, i, 3)[0] == 't' ? "true" : "false";
+		Stmt	   *t;
+
+		if (is_own(s, qid))
+			continue;
+		if (n > 0 && st[n - 1].qid == qid)
+		{
+			t = &st[n - 1];
+			/* several databases, users or levels: "*" (doc/monitoring.md) */
+			if (strcmp(t->datname, db) != 0)
+				strcpy(t->datname, "*");
+			if (strcmp(t->user, usr) != 0)
+				strcpy(t->user, "*");
+			if (strcmp(t->toplevel, top) != 0)
+				strcpy(t->toplevel, "*");
+		}
+		else
+		{
+			t = &st[n++];
+			t->qid = qid;
+			/* oids for now (never shorter than "*"); names once every row is in */
+			t->datname = xstrdup(db);
+			t->user = xstrdup(usr);
+			t->toplevel = xstrdup(top);
+		}
+		t->calls += atof(PQgetvalue(res, i, 4));
+		t->total_ms += atof(PQgetvalue(res, i, 5));
 	}
 	PQclear(res);
-	/* ORDER BY queryid sorts signed like we do; sort anyway, bsearch depends on it. */
+	/* ORDER BY queryid sorts as we compare; sort anyway, bsearch depends on it. */
 	qsort(st, n, sizeof(Stmt), cmp_stmt_qid);
+	name_oids(s, st, n);
 
 	/*
 	 * The histograms.  latdiag_latency_histogram() copies the store once per
@@ -622,7 +757,7 @@ choose_members(ExpServer *s, Stmt *st, int n)
 
 				key.qid = t->qid;
 				p = s->prev ? bsearch(&key, s->prev, s->nprev, sizeof(Prev), cmp_prev) : NULL;
-				if (p)
+				if (p && !p->member)
 				{
 					for (k = 0; k < NB; k++)
 						s->other_cum[k] += p->cum[k];
@@ -633,10 +768,23 @@ choose_members(ExpServer *s, Stmt *st, int n)
 		}
 		free(cand);
 	}
-	qsort(keep, nkeep, sizeof(Member), cmp_member);
-	/* Remember this scrape's counts (st is sorted by qid, so prev is too). */
+	free(keep);
+}
+
+/* Remember this scrape: the members, and every statement's counts and text. */
+static void
+remember(ExpServer *s, Stmt *st, int n)
+{
+	int			i;
+
+	for (i = 0; i < s->nprev; i++)
+		free(s->prev[i].text);
 	free(s->prev);
+	free(s->members);
 	s->prev = xmalloc(sizeof(Prev) * (n + 1));
+	s->members = xmalloc(sizeof(Member) * (n + 1));
+	s->nmembers = 0;
+	/* st is sorted by qid, so prev and members are too */
 	for (i = 0; i < n; i++)
 	{
 		s->prev[i].qid = st[i].qid;
@@ -644,11 +792,17 @@ choose_members(ExpServer *s, Stmt *st, int n)
 		s->prev[i].count = st[i].count;
 		s->prev[i].ms = st[i].total_ms;
 		s->prev[i].calls = st[i].calls;
+		s->prev[i].member = st[i].member;
+		s->prev[i].text = st[i].member ? xstrdup(st[i].query) : NULL;
+		s->prev[i].no_text = st[i].member && st[i].query == NULL;
+		if (st[i].member)
+		{
+			s->members[s->nmembers].qid = st[i].qid;
+			s->members[s->nmembers].count = st[i].count;
+			s->nmembers++;
+		}
 	}
 	s->nprev = n;
-	free(s->members);
-	s->members = keep;
-	s->nmembers = nkeep;
 }
 
 /* The series of one statement (or "other") of the duration histogram. */
@@ -745,6 +899,8 @@ scrape_server(ExpServer *s, char **err)
 	if (!read_statements(s, &st, &n, err))
 		goto broken;
 	choose_members(s, st, n);
+	fetch_texts(s, st, n);
+	remember(s, st, n);
 
 	/* Lock waits per statement. */
 	other_lock = xmalloc(sizeof(Stmt));
@@ -774,6 +930,8 @@ scrape_server(ExpServer *s, char **err)
 	{
 		Stmt	   *t = &st[i];
 
+		if (t->own)
+			continue;
 		if (!t->member)
 		{
 			for (k = 0; k < NB; k++)

@@ -60,6 +60,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The latdiag command-line report (src/cli, its own PGXS Makefile: PROGRAM).
+# It needs libpq and libmicrohttpd (Debian: libpq-dev, libmicrohttpd-dev).
+LATDIAG_PATH_DIR ?= /usr/local/bin
 all: cli
 install: install-cli
 clean: clean-cli
@@ -68,6 +70,19 @@ cli:
 	$(MAKE) -C src/cli PG_CONFIG=$(PG_CONFIG)
 install-cli: cli
 	$(MAKE) -C src/cli PG_CONFIG=$(PG_CONFIG) install
+	@# Debian's bindir is not on PATH: put a latdiag there that runs the newest
+	@# major's (src/cli/latdiag-on-path.sh).  Elsewhere, say where it went.
+	@case "$(bindir)" in \
+	/usr/lib/postgresql/*/bin) \
+		if [ -z "$(DESTDIR)" ] && [ -d "$(LATDIAG_PATH_DIR)" ] && [ -w "$(LATDIAG_PATH_DIR)" ]; then \
+			$(INSTALL_SCRIPT) src/cli/latdiag-on-path.sh '$(LATDIAG_PATH_DIR)/latdiag' && \
+			echo "latdiag: installed in $(bindir), and $(LATDIAG_PATH_DIR)/latdiag runs it"; \
+		fi ;; \
+	*) \
+		case ":$$PATH:" in *":$(bindir):"*) ;; \
+		*) echo "latdiag: installed in $(bindir), which is not on PATH: add it, or link $(bindir)/latdiag into a directory on PATH";; \
+		esac ;; \
+	esac
 clean-cli:
 	$(MAKE) -C src/cli PG_CONFIG=$(PG_CONFIG) clean
 

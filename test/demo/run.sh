@@ -5,7 +5,7 @@
 #
 # On a Debian 12 machine, as root, this:
 #   1. installs what is missing (postgresql-15, postgresql-contrib,
-#      postgresql-server-dev-15, make, gcc) with apt-get;
+#      postgresql-server-dev-15, libpq-dev, libmicrohttpd-dev, make, gcc) with apt-get;
 #   2. builds and installs the extension and the `latdiag` report CLI;
 #   3. starts a throwaway PostgreSQL 15 cluster in /tmp, as an unprivileged
 #      user, with shared_preload_libraries = 'postgres_latdiag';
@@ -47,7 +47,7 @@ die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 # --- 1. packages -------------------------------------------------------------
 say "checking packages"
 missing=()
-for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev make gcc; do
+for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev libmicrohttpd-dev make gcc; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
     [ "$status" = installed ] || missing+=("$pkg")
 done

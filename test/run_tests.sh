@@ -18,10 +18,11 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/bin/pg_config}
 export PG_CONFIG
 PKGS=(postgresql-15 postgresql-contrib postgresql-server-dev-15 libipc-run-perl make gcc
-	libmicrohttpd-dev sqlsmith chromium prometheus curl openssl)
+	libmicrohttpd-dev sqlsmith chromium prometheus curl openssl tmux)
 # libmicrohttpd-dev: latdiag exporter; sqlsmith: the fuzz test; chromium: test/t/020_cli.pl
 # loads the HTML report headless; prometheus (and promtool), curl, openssl:
-# test/t/021_exporter.pl scrapes with a real Prometheus, over TLS too
+# test/t/021_exporter.pl scrapes with a real Prometheus, over TLS too; tmux:
+# test/t/020_cli.pl runs the report in an 80-column terminal
 START=$(date +%s)
 
 log() { printf '==> %s\n' "$*"; }

@@ -2,7 +2,7 @@
  * latdiag.c: the `latdiag` command-line report of postgres_latdiag.
  *
  *   latdiag report [--dsn DSN]... [--format text|markdown|json|html]
- *                  [--output FILE] [--top N] [--fail-on LIST]
+ *                  [--output FILE] [--top N] [--fail-on LIST] [--wide]
  *   latdiag exporter [--listen HOST:PORT] [--dsn DSN]... [--top N] ...  (exporter.c)
  *
  * Exit status: 0 report written; 1 bad arguments or the report could not be
@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +39,8 @@ usage(FILE *out)
 			"  -n, --top=N            rows per section and server (1..1000, default 10)\n"
 			"      --fail-on=LIST     exit 2 if any of these findings is present:\n"
 			"                         n_plus_one,seq_scan,index,lock (or all)\n"
+			"      --wide             text: print long texts in full (by default they are\n"
+			"                         cut to the terminal's width, 120 when not a terminal)\n"
 			"  -V, --version          print the version and exit\n"
 			"  -h, --help             print this help and exit\n"
 			"\n"
@@ -135,6 +139,7 @@ main(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"top", required_argument, NULL, 'n'},
 		{"fail-on", required_argument, NULL, 1},
+		{"wide", no_argument, NULL, 2},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -144,6 +149,7 @@ main(int argc, char **argv)
 	int			ndsns = 0;
 	const char *output = NULL;
 	FILE	   *out = stdout;
+	bool		wide = false;
 	int			c,
 				i;
 	time_t		now;
@@ -203,6 +209,9 @@ main(int argc, char **argv)
 			case 1:
 				parse_fail_on(&report, optarg);
 				break;
+			case 2:
+				wide = true;
+				break;
 			case 'V':
 				printf("latdiag (postgres_latdiag) %s\n", LATDIAG_CLI_VERSION);
 				return 0;
@@ -240,6 +249,18 @@ main(int argc, char **argv)
 					output, strerror(errno));
 			return 1;
 		}
+	}
+
+	/* The text format fits the terminal, or 120 columns; --wide cuts nothing. */
+	report.width = 120;
+	if (wide)
+		report.width = 0;
+	else if (isatty(fileno(out)))
+	{
+		struct winsize ws;
+
+		if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+			report.width = ws.ws_col;
 	}
 
 	now = time(NULL);

@@ -140,6 +140,7 @@ typedef struct Report
 {
 	Format		format;
 	int			top;
+	int			width;			/* text: columns to fit (terminal, else 120); 0: --wide */
 	bool		fail_on[NUM_FINDINGS];
 	int			nservers;
 	Server	   *servers;

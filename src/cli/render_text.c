@@ -12,6 +12,13 @@
 
 /* Longest cell of a long text column in the text format, in characters. */
 #define TEXT_CAP 70
+/* A long text column is not cut narrower than this; the table goes vertical. */
+#define TEXT_MIN 24
+
+#define Max2(a, b) ((a) > (b) ? (a) : (b))
+
+/* Width the text format fits (Report.width); 0: --wide, nothing is cut. */
+static int	line_width;
 
 /* Characters (UTF-8 code points) of a string. */
 static int
@@ -32,19 +39,46 @@ is_long_text(const char *name)
 	size_t		len = strlen(name);
 
 	return (len >= 5 && strcmp(name + len - 5, "query") == 0) ||
-		strcmp(name, "filter") == 0;
+		strcmp(name, "filter") == 0 || strcmp(name, "suggestion") == 0 ||
+		strcmp(name, "index_def") == 0 || strcmp(name, "reason") == 0 ||
+		strcmp(name, "message") == 0;
 }
 
-/* A cell for the text format: NULL as "-", control characters as spaces, cut at cap. */
+/* Is p at "YYYY-MM-DD HH:MM:SS.fff"?  Returns the length up to the seconds, or 0. */
+static int
+timestamp_fraction_at(const char *p)
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd.";
+	int			i;
+
+	for (i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(p[i] >= '0' && p[i] <= '9') : p[i] != shape[i])
+			return 0;
+	return i - 1;
+}
+
+/*
+ * A cell for the text format: NULL as "-", control characters as spaces, cut
+ * at cap; a timestamp without its fractional seconds (--wide keeps them).
+ */
 static char *
 text_cell(const char *v, int cap)
 {
 	char	   *s;
 	char	   *p;
 	int			chars = 0;
+	int			ts;
 
 	if (v == NULL)
 		return xstrdup("-");
+	if (line_width > 0 && (ts = timestamp_fraction_at(v)) > 0)
+	{
+		const char *rest = v + ts + 1;
+
+		while (*rest >= '0' && *rest <= '9')
+			rest++;
+		return xprintf("%.*s%s", ts, v, rest);
+	}
 	s = xmalloc(strlen(v) + 4);
 	for (p = s; *v; v++)
 	{
@@ -65,6 +99,44 @@ text_cell(const char *v, int cap)
 	}
 	*p = '\0';
 	return s;
+}
+
+/*
+ * A table wider than line_width, one record after another (psql's \x):
+ * "name  value" lines, values cut to what is left of the line.
+ */
+static void
+print_vertical(FILE *out, const Table *t)
+{
+	int			r,
+				c,
+				i,
+				namew = 0,
+				valw;
+
+	for (c = 0; c < t->ncols; c++)
+		if (utf8_len(t->cols[c]) > namew)
+			namew = utf8_len(t->cols[c]);
+	valw = line_width - 2 - namew - 2;
+	if (valw < TEXT_MIN)
+		valw = TEXT_MIN;
+	for (r = 0; r < t->nrows; r++)
+	{
+		char		head[32];
+		int			hl = snprintf(head, sizeof(head), "  -[ %d ]", r + 1);
+
+		fputs(head, out);
+		for (i = hl; i < 2 + namew + 2 + 20 && i < line_width; i++)
+			fputc('-', out);
+		fputc('\n', out);
+		for (c = 0; c < t->ncols; c++)
+		{
+			char	   *cell = text_cell(t->vals[r][c], valw);
+
+			fprintf(out, "  %-*s  %s\n", namew, t->cols[c], cell);
+			free(cell);
+		}
+	}
 }
 
 /* A cell for markdown: punctuation that means something there is escaped. */
@@ -121,7 +193,61 @@ print_table(FILE *out, const Table *t, bool markdown)
 	{
 		char	 ***cells = xmalloc(sizeof(char **) * (t->nrows + 1));
 		int		   *width = xmalloc(sizeof(int) * t->ncols);
+		int		   *cap = xmalloc(sizeof(int) * t->ncols);
+		int			total = 0,
+					fixed = 0,
+					nlong = 0;
 
+		/*
+		 * Fit line_width: long text columns share what the others leave, down
+		 * to TEXT_MIN characters each; narrower than that, the table is
+		 * printed one record after another.  --wide (0) cuts nothing.
+		 */
+		for (c = 0; c < t->ncols; c++)
+		{
+			width[c] = utf8_len(t->cols[c]);
+			for (r = 0; r < t->nrows; r++)
+			{
+				int			w = t->vals[r][c] ? utf8_len(t->vals[r][c]) : 1;
+
+				if (w > width[c])
+					width[c] = w;
+			}
+			cap[c] = 0;
+			total += width[c] + 2;
+			if (is_long_text(t->cols[c]) && width[c] > TEXT_MIN)
+				nlong++, fixed += 2;
+			else
+				fixed += width[c] + 2;
+		}
+		if (line_width > 0 && total > line_width)
+		{
+			int			avail = line_width - fixed;
+			int			left = nlong;
+
+			if (nlong == 0 || avail / nlong < TEXT_MIN)
+			{
+				print_vertical(out, t);
+				free(cells);
+				free(width);
+				free(cap);
+				return;
+			}
+			/* narrow columns first, so that what they leave goes to the others */
+			while (left > 0)
+			{
+				int			share = avail / left,
+							narrowest = -1;
+
+				for (c = 0; c < t->ncols; c++)
+					if (is_long_text(t->cols[c]) && width[c] > TEXT_MIN && cap[c] == 0 &&
+						(narrowest < 0 || width[c] < width[narrowest]))
+						narrowest = c;
+				cap[narrowest] = width[narrowest] < share ? width[narrowest] : share;
+				avail -= cap[narrowest];
+				left--;
+			}
+		}
 		for (c = 0; c < t->ncols; c++)
 			width[c] = utf8_len(t->cols[c]);
 		for (r = 0; r < t->nrows; r++)
@@ -131,13 +257,13 @@ print_table(FILE *out, const Table *t, bool markdown)
 			{
 				int			w;
 
-				cells[r][c] = text_cell(t->vals[r][c],
-										is_long_text(t->cols[c]) ? TEXT_CAP : 0);
+				cells[r][c] = text_cell(t->vals[r][c], cap[c]);
 				w = utf8_len(cells[r][c]);
 				if (w > width[c])
 					width[c] = w;
 			}
 		}
+		free(cap);
 		for (c = 0; c < t->ncols; c++)
 			fprintf(out, "%s%-*s", c ? "  " : "  ", c == t->ncols - 1 ? 0 : width[c], t->cols[c]);
 		fputs("\n", out);
@@ -210,7 +336,9 @@ servers_table(const Report *r)
 
 		v[0] = xstrdup(sv->label);
 		v[1] = xstrdup(server_status_name(sv->status));
-		v[2] = xstrdup(sv->server_version);
+		/* "15.6 (Debian 15.6-0+deb12u1)": the number is what the table needs */
+		v[2] = sv->server_version ? xprintf("%.*s", (int) strcspn(sv->server_version, " "),
+											sv->server_version) : NULL;
 		v[3] = xstrdup(sv->ext_version);
 		v[4] = sv->info ? xstrdup(info_value(sv, "entries")) : NULL;
 		v[5] = sv->info ? xstrdup(info_value(sv, "evictions")) : NULL;
@@ -281,7 +409,8 @@ print_snapshots(FILE *out, const Table *t, bool markdown)
 	for (r = 0; r < t->nrows; r++)
 	{
 		char	  **v = t->vals[r];
-		char	   *q = text_cell(cx >= 0 ? v[cx] : NULL, markdown ? 0 : 2 * TEXT_CAP);
+		char	   *q = text_cell(cx >= 0 ? v[cx] : NULL,
+								 markdown || line_width == 0 ? 0 : Max2(line_width - 2, TEXT_MIN));
 
 		if (markdown)
 		{
@@ -326,6 +455,8 @@ render_text(FILE *out, const Report *r, bool markdown)
 				s,
 				nok = 0;
 	bool		any_fail = false;
+
+	line_width = r->width;
 
 	for (s = 0; s < r->nservers; s++)
 		if (r->servers[s].status == SRV_OK)

@@ -50,6 +50,11 @@ $node->safe_psql('postgres',
 	join('',
 		map { "SELECT pg_sleep(" . ($_ % 10 == 0 ? '0.03' : '0.001') . ");\n" } 1 .. 40));
 $node->safe_psql('postgres', 'SELECT a, pg_sleep(0.05) FROM "<script>x</script>"');
+# A statement whose text is longer than any terminal line.
+our $longq_text = 'SELECT count(*) AS ' . join(', count(*) AS ', map { "a_rather_long_column_alias_$_" } 1 .. 6)
+  . ' FROM big WHERE k = $1';
+(my $longq = $longq_text) =~ s/\$1/7/;
+$node->safe_psql('postgres', $longq);
 
 # A database without the extension, and one with it in another schema, where
 # views this version lacks are stubbed with their documented columns.
@@ -119,7 +124,7 @@ my ($rc, $out, $err) = cli('report', '--dsn', $dsn);
 is($rc, 0, 'text: exit 0') or diag($err);
 like($out, qr/== Top queries by p99 latency \(ms\) ==/, 'text: top p99 section');
 like($out, qr/== Top queries by total time \(ms\) ==/, 'text: top total section');
-like($out, qr/public\.big .* SELECT count\(\*\) FROM big WHERE k = \$1/,
+like($out, qr/public\.big\b(.*|\n(  \S.*\n)*?  query +)SELECT count\(\*\) FROM big WHERE k = \$1/,
 	'text: the seq scan of big, with its statement');
 like($out, qr/SELECT pg_sleep\(\$1\)/, 'text: the slow statement');
 unlike($out, qr/latdiag-cli/, "text: the report leaves out its own queries");
@@ -137,6 +142,36 @@ for my $v (@future)
 }
 like($out, qr/== Slowest EXPLAIN ANALYZE snapshot of each top query ==\n\n  queryid -?\d+, [\d.]+ ms/,
 	'text: the snapshot of a top query');
+
+
+# ------------------------------------------------ fitting the terminal
+# Not a terminal: 120 columns (the snapshots' plans and the server's own
+# index report text are printed as they are).
+my ($tables) = $out =~ /\A(.*?)== Slowest EXPLAIN/s;
+my @long = grep { length($_) > 120 } split /\n/, $tables // $out;
+is_deeply(\@long, [], 'text: no table line is longer than 120 columns when not a terminal');
+like($out, qr/\.\.\./, 'text: long texts are cut, with "..."');
+unlike($out, qr/\Q$longq_text\E/, 'text: the long statement is not printed in full');
+($rc, $out, $err) = cli('report', '--dsn', $dsn, '--wide');
+is($rc, 0, '--wide: exit 0');
+like($out, qr/\Q$longq_text\E/, '--wide: the long statement in full');
+
+# Under tmux, 80 columns: the report fits the terminal.
+SKIP:
+{
+	skip 'no tmux', 2 if system('command -v tmux >/dev/null 2>&1') != 0;
+	my $sock = "$tmp/tmux.sock";
+	my $done = "$tmp/tmux.done";
+	system('tmux', '-S', $sock, 'new-session', '-d', '-x', '80', '-y', '50',
+		"$latdiag report --dsn '$dsn' --top 3; echo \$? > $done; sleep 60");
+	for (1 .. 200) { last if -e $done; usleep(100_000); }
+	my $screen = `tmux -S $sock capture-pane -p -J -S -1000`;
+	system('tmux', '-S', $sock, 'kill-server');
+	like($screen, qr/== Top queries by p99 latency/, 'tmux: the report is on the screen');
+	my ($tt) = $screen =~ /\A(.*?)(?:== Slowest EXPLAIN|\z)/s;
+	my @wide = grep { length($_) > 80 } split /\n/, $tt;
+	is_deeply(\@wide, [], 'tmux: no table line wider than the 80-column terminal');
+}
 
 # -------------------------------------------------------------- markdown
 ($rc, $out, $err) = cli('report', '--dsn', $dsn, '--format', 'markdown');
@@ -309,8 +344,10 @@ ok($labels{ $j->{servers}[0]{server} } && $labels{ $j->{servers}[3]{server} },
 is($rc, 3, 'fleet: exit 3 when a server could not be read');
 like($err, qr/127\.0\.0\.1:$closed\/postgres: down/, 'fleet: the down server on stderr');
 ($rc, $out) = cli('report', '--dsn', $dsn, '--dsn', $down);
-like($out, qr/127\.0\.0\.1:$closed\/postgres\s+down/, 'fleet text: the down server is marked');
-like($out, qr/^  server\s+queryid\s+database/m, 'fleet text: a server column');
+# (the fleet's tables are wider than 120 columns: one record after another)
+like($out, qr/127\.0\.0\.1:$closed\/postgres(\s+status)?\s+down/, 'fleet text: the down server is marked');
+like($out, qr/^  server\s+queryid\s+database|^  server +\S+\n  queryid +-?\d+\n  database /m,
+	'fleet text: a server column');
 like($out, qr/SELECT pg_sleep\(\$1\)/, 'fleet text: the rest still prints');
 
 # ---------------------------------------------------------- bad arguments

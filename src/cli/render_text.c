@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Longest cell of a long text column in the text format, in characters. */
-#define TEXT_CAP 70
 /* A long text column is not cut narrower than this; the table goes vertical. */
 #define TEXT_MIN 24
 

@@ -21,7 +21,7 @@ PKGS=(postgresql-15 postgresql-contrib postgresql-server-dev-15 libipc-run-perl 
 	libmicrohttpd-dev sqlsmith chromium prometheus curl openssl tmux)
 # libmicrohttpd-dev: latdiag exporter; sqlsmith: the fuzz test; chromium: test/t/020_cli.pl
 # loads the HTML report headless; prometheus (and promtool), curl, openssl:
-# test/t/021_exporter.pl scrapes with a real Prometheus, over TLS too; tmux:
+# test/t/025_exporter.pl scrapes with a real Prometheus, over TLS too; tmux:
 # test/t/020_cli.pl runs the report in an 80-column terminal
 START=$(date +%s)
 

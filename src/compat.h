@@ -286,16 +286,32 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
  * 17: block I/O times are split into shared and local blocks (both times are
  * measured; 15 and 16 time shared and local reads together in blk_*_time).
  */
+/*
+ * The figures below exist from some release on.  Each COMPAT_HAS_* says
+ * whether this server has it (the views show NULL where it does not); the
+ * accessors read 0 there, so capture code needs no version test.
+ */
+
+/*
+ * 17: block I/O times are split into shared and local blocks (15 and 16
+ * time shared and local reads together in blk_*_time).
+ */
 #if PG_VERSION_NUM >= 170000
 #define COMPAT_HAS_SPLIT_BLK_TIME 1
+#define compat_shared_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->shared_blk_read_time)
+#define compat_shared_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->shared_blk_write_time)
+#define compat_local_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->local_blk_read_time)
+#define compat_local_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->local_blk_write_time)
 #define compat_blk_read_time(b) \
-	(INSTR_TIME_GET_MILLISEC((b)->shared_blk_read_time) + \
-	 INSTR_TIME_GET_MILLISEC((b)->local_blk_read_time))
+	(compat_shared_blk_read_time(b) + compat_local_blk_read_time(b))
 #define compat_blk_write_time(b) \
-	(INSTR_TIME_GET_MILLISEC((b)->shared_blk_write_time) + \
-	 INSTR_TIME_GET_MILLISEC((b)->local_blk_write_time))
+	(compat_shared_blk_write_time(b) + compat_local_blk_write_time(b))
 #else
 #define COMPAT_HAS_SPLIT_BLK_TIME 0
+#define compat_shared_blk_read_time(b) 0.0
+#define compat_shared_blk_write_time(b) 0.0
+#define compat_local_blk_read_time(b) 0.0
+#define compat_local_blk_write_time(b) 0.0
 #define compat_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_read_time)
 #define compat_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_write_time)
 #endif
@@ -303,8 +319,10 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 /* 17: JIT counts the time spent deforming tuples on its own. */
 #if PG_VERSION_NUM >= 170000
 #define COMPAT_HAS_JIT_DEFORM 1
+#define compat_jit_deform_ms(j) INSTR_TIME_GET_MILLISEC((j)->deform_counter)
 #else
 #define COMPAT_HAS_JIT_DEFORM 0
+#define compat_jit_deform_ms(j) 0.0
 #endif
 
 /*
@@ -313,9 +331,13 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
  */
 #if PG_VERSION_NUM >= 180000
 #define COMPAT_HAS_PARALLEL_WORKERS 1
+#define compat_parallel_workers_to_launch(estate) ((estate)->es_parallel_workers_to_launch)
+#define compat_parallel_workers_launched(estate) ((estate)->es_parallel_workers_launched)
 #define compat_wal_buffers_full(w) ((w)->wal_buffers_full)
 #else
 #define COMPAT_HAS_PARALLEL_WORKERS 0
+#define compat_parallel_workers_to_launch(estate) 0
+#define compat_parallel_workers_launched(estate) 0
 #define compat_wal_buffers_full(w) ((int64) 0)
 #endif
 

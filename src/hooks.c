@@ -15,6 +15,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
@@ -88,6 +89,9 @@ measure_stop(Measure *m, StoreSample *smp)
 	smp->walusage = &m->walusage;
 	smp->bucket = hist_bucket(smp->ms);
 	smp->planid = 0;
+	smp->jit = NULL;
+	smp->parallel_workers_to_launch = smp->parallel_workers_launched = 0;
+	smp->plan_origin = 0;
 }
 
 /* Is a statement at this nesting level tracked? */
@@ -290,6 +294,13 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		smp.walusage = &qi->walusage;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id(queryDesc->plannedstmt);
+		smp.jit = queryDesc->estate->es_jit ? &queryDesc->estate->es_jit->instr : NULL;
+		smp.parallel_workers_to_launch =
+			compat_parallel_workers_to_launch(queryDesc->estate);
+		smp.parallel_workers_launched =
+			compat_parallel_workers_launched(queryDesc->estate);
+		smp.plan_origin = compat_plan_is_generic(queryDesc->plannedstmt) ? 1 :
+			compat_plan_is_custom(queryDesc->plannedstmt) ? 2 : 0;
 
 		previous_planid =
 			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,

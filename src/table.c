@@ -643,6 +643,38 @@ table_match_prefix(const void *key, void *arg)
 }
 
 /*
+ * Change the data of the entries whose key starts with (userid, dbid,
+ * queryid), 0 meaning any, in place: update runs under the table's shared
+ * lock and the entry's spinlock, so it must be short and allocation-free.
+ */
+int
+table_update(Table *t, Oid userid, Oid dbid, uint64 queryid,
+			 TableUpdateFn update, void *arg)
+{
+	TableKeyPrefix m = {userid, dbid, queryid};
+	HASH_SEQ_STATUS seq;
+	void	   *e;
+	int			n = 0;
+
+	LWLockAcquire(t->shared->lock, LW_SHARED);
+	hash_seq_init(&seq, t->hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		TableSlot  *s;
+
+		if (!table_match_prefix(e, &m))
+			continue;
+		s = SLOT(t, hash_entry_payload(t, e)->slot);
+		SpinLockAcquire(&s->mutex);
+		update(SLOT_DATA(t, s), arg);
+		SpinLockRelease(&s->mutex);
+		n++;
+	}
+	LWLockRelease(t->shared->lock);
+	return n;
+}
+
+/*
  * Remove the entries whose key starts with (userid, dbid, queryid), 0 meaning
  * any; with all three 0, also zero the eviction and truncation counts.
  * Returns true for that full reset.

@@ -18,6 +18,7 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
@@ -36,6 +37,7 @@ PG_FUNCTION_INFO_V1(latdiag_latency_histogram);
 PG_FUNCTION_INFO_V1(latdiag_info);
 PG_FUNCTION_INFO_V1(latdiag_reset_all);
 PG_FUNCTION_INFO_V1(latdiag_reset);
+PG_FUNCTION_INFO_V1(latdiag_reset_minmax);
 PG_FUNCTION_INFO_V1(latdiag_plans);
 PG_FUNCTION_INFO_V1(latdiag_plan_changes);
 PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
@@ -53,7 +55,7 @@ typedef struct QueryInfo
 	char	   *text;			/* normalized text, NULL if not in the store */
 } QueryInfo;
 
-#define QUERIES_COLS 44		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1 */
+#define QUERIES_COLS 67		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
 
 /* May the current user see every user's texts? */
 static bool
@@ -68,6 +70,28 @@ put_queryid(Datum *values, bool *nulls, int *i, uint64 queryid, bool visible)
 {
 	if (visible)
 		values[*i] = Int64GetDatumFast((int64) queryid);
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
+/* A counter the server has from some release on (compat.h), else NULL. */
+static inline void
+put_int_if(Datum *values, bool *nulls, int *i, int64 v, bool server_has_it)
+{
+	if (server_has_it)
+		values[*i] = Int64GetDatumFast(v);
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
+/* The same for a time in milliseconds. */
+static inline void
+put_float_if(Datum *values, bool *nulls, int *i, double v, bool server_has_it)
+{
+	if (server_has_it)
+		values[*i] = Float8GetDatumFast(v);
 	else
 		nulls[*i] = true;
 	(*i)++;
@@ -304,6 +328,30 @@ latdiag_queries(PG_FUNCTION_ARGS)
 			values[i++] = Int64GetDatumFast(lt ? lt->waits : (int64) 0);
 			values[i++] = Float8GetDatumFast(lt ? lt->total_ms : 0.0);
 		}
+		/* 1.4: pg_stat_statements' counters; NULL where the server has none */
+		values[i++] = Float8GetDatumFast(c->temp_blk_read_time);
+		values[i++] = Float8GetDatumFast(c->temp_blk_write_time);
+		put_float_if(values, nulls, &i, c->shared_blk_read_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		put_float_if(values, nulls, &i, c->shared_blk_write_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		put_float_if(values, nulls, &i, c->local_blk_read_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		put_float_if(values, nulls, &i, c->local_blk_write_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		values[i++] = Int64GetDatumFast(c->jit_functions);
+		values[i++] = Float8GetDatumFast(c->jit_generation_time);
+		values[i++] = Int64GetDatumFast(c->jit_inlining_count);
+		values[i++] = Float8GetDatumFast(c->jit_inlining_time);
+		values[i++] = Int64GetDatumFast(c->jit_optimization_count);
+		values[i++] = Float8GetDatumFast(c->jit_optimization_time);
+		values[i++] = Int64GetDatumFast(c->jit_emission_count);
+		values[i++] = Float8GetDatumFast(c->jit_emission_time);
+		put_int_if(values, nulls, &i, c->jit_deform_count, COMPAT_HAS_JIT_DEFORM);
+		put_float_if(values, nulls, &i, c->jit_deform_time, COMPAT_HAS_JIT_DEFORM);
+		values[i++] = TimestampTzGetDatum(c->first_seen);
+		values[i++] = TimestampTzGetDatum(c->minmax_stats_since);
+		put_int_if(values, nulls, &i, c->parallel_workers_to_launch, COMPAT_HAS_PARALLEL_WORKERS);
+		put_int_if(values, nulls, &i, c->parallel_workers_launched, COMPAT_HAS_PARALLEL_WORKERS);
+		put_int_if(values, nulls, &i, c->wal_buffers_full, COMPAT_HAS_PARALLEL_WORKERS);
+		put_int_if(values, nulls, &i, c->generic_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
+		put_int_if(values, nulls, &i, c->custom_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -470,6 +518,29 @@ latdiag_reset(PG_FUNCTION_ARGS)
 	require_reset_args(fcinfo, "latdiag_reset",
 					   "Pass 0 to match any value, or call latdiag_reset() to reset everything.");
 	reset_every_store(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	PG_RETURN_VOID();
+}
+
+/*
+ * latdiag_reset(userid, dbid, queryid, minmax_only): as the three-argument
+ * form, or with minmax_only only forget the matching statements' minimum and
+ * maximum times (minmax_stats_since tells since when they count), as
+ * pg_stat_statements_reset(..., minmax_only) does.
+ */
+Datum
+latdiag_reset_minmax(PG_FUNCTION_ARGS)
+{
+	store_require_ready();
+	require_reset_args(fcinfo, "latdiag_reset",
+					   "Pass 0 to match any value, or call latdiag_reset() to reset everything.");
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("latdiag_reset: minmax_only must not be NULL")));
+	if (PG_GETARG_BOOL(3))
+		store_reset_minmax(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	else
+		reset_every_store(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 

@@ -86,7 +86,7 @@ else
     fi
 fi
 [ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found"
-PGBIN=$("$PG_CONFIG" --bindir)
+PGBIN=$(cd "$("$PG_CONFIG" --bindir)" && pwd)
 PG_VERSION=$("$PG_CONFIG" --version | sed 's/^PostgreSQL //')
 if [ -n "${LATDIAG_PG:-}" ] && [ "${PG_VERSION%%[!0-9]*}" != "$DEMO_PG" ]; then
     die "$PG_CONFIG is PostgreSQL $PG_VERSION, not the $DEMO_PG of LATDIAG_PG"

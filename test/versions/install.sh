@@ -35,7 +35,7 @@ make -s -C "$BUILD" -j"$JOBS" PG_CONFIG="$PGC" ${LATDIAG_CFLAGS:+LATDIAG_CFLAGS=
 	die "build against $PGC failed"
 make -s -C "$BUILD" PG_CONFIG="$PGC" install >&2 || die "install into $("$PGC" --pkglibdir) failed"
 
-lib=$("$PGC" --pkglibdir)/postgres_latdiag.so
+lib=$(cd "$("$PGC" --pkglibdir)" && pwd)/postgres_latdiag.so
 [ -f "$lib" ] || die "$lib was not installed"
 cmp -s "$BUILD/postgres_latdiag.so" "$lib" || die "$lib differs from the library just built"
 echo "$lib"

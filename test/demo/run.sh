@@ -69,7 +69,7 @@ if [ "$USE_PROVIDE" = 1 ]; then
         die "test/versions/provide.sh $DEMO_PG failed"
     [ -x "$PG_CONFIG" ] || die "test/versions/provide.sh $DEMO_PG gave no pg_config ('$PG_CONFIG')"
     echo "pg_config: $PG_CONFIG"
-else
+elif [ "$DEMO_PG" = 15 ]; then
     say "checking packages"
     missing=()
     for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev make gcc; do

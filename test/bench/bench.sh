@@ -323,6 +323,9 @@ run_pgbench() { # protocol duration -> prints TPS (without initial connection ti
 LATDIAG_SAMPLE_RATE=""
 LATDIAG_MIN_DURATION=""
 PART_A_START=$(date +%s)
+# The machine's load around part A: other processes competing for the CPUs make TPS
+# meaningless (part B counts instructions and does not care).
+LOAD_A_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
     for cfg in $CONFIGS; do
         restart_with "$cfg"
@@ -338,6 +341,7 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 PART_A_SECS=$(( $(date +%s) - PART_A_START ))
+LOAD_A_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Sanity check that the extensions really capture the workload: reset, 100 pgbench -S
 # transactions, expect 100 calls of the SELECT.
@@ -512,7 +516,7 @@ if [ "$SO_ID_START" != "$SO_ID_END" ]; then
 fi
 log "part A ${PART_A_SECS}s, part B ${PART_B_SECS}s; results in $OUT"
 export SO_ID_START SO_ID_END PIN RAW OUT ROUNDS DURATION CLIENTS SCALE QUERIES SCAN_QUERIES CONFIGS CG_CONFIGS \
-    WORKLOADS PG_VERSION_STR PGBENCH_VERSION PG_CONFIG PART_A_SECS PART_B_SECS LATDIAG_SAMPLE_RATE LATDIAG_MIN_DURATION SNAP_MIN_MS
+    WORKLOADS PG_VERSION_STR PGBENCH_VERSION PG_CONFIG LOAD_A_START LOAD_A_END PART_A_SECS PART_B_SECS LATDIAG_SAMPLE_RATE LATDIAG_MIN_DURATION SNAP_MIN_MS
 "$PY" - <<'PYEOF'
 import json, os, statistics, datetime, platform, subprocess
 
@@ -635,6 +639,7 @@ res = {
     "pinned": env["PIN"] == "1",
     "latdiag_so": {"start": env["SO_ID_START"], "end": env["SO_ID_END"], "builds_used": builds},
     "seconds": {"part_a": int(env["PART_A_SECS"]), "part_b": int(env["PART_B_SECS"])},
+    "loadavg_part_a": {"start": env["LOAD_A_START"], "end": env["LOAD_A_END"]},
 }
 with open(os.path.join(env["OUT"], "results.json"), "w") as f:
     json.dump(res, f, indent=2)
@@ -665,6 +670,8 @@ if params["rounds"] > 0:
                 if i < len(vals):
                     L.append("  %-6d %-8s %-9s %12.1f" % (i + 1, c, p, vals[i]))
     L.append("")
+    L.append("Part A load average (1, 5, 15 min) at its start: %s, at its end: %s (%d CPUs)"
+             % (env["LOAD_A_START"], env["LOAD_A_END"], machine["cpus"]))
     L.append("Part A median TPS (spread = (max - min) / median over the rounds):")
     L.append("  %-9s" % "protocol" + "".join("%12s %7s" % (c, "spread") for c in configs))
     for p in protos:

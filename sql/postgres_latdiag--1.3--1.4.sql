@@ -94,3 +94,60 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'latdiag_reset_minmax'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
 REVOKE ALL ON FUNCTION latdiag_reset(oid, oid, bigint, boolean) FROM PUBLIC;
+
+-- The plan id core reports for each backend's running statement (18 and
+-- later; latdiag sets it to the id latdiag_plans shows), NULL elsewhere.
+CREATE FUNCTION latdiag_backend_plans(OUT pid int4, OUT planid bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_backend_plans'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+GRANT EXECUTE ON FUNCTION latdiag_backend_plans() TO PUBLIC;
+
+-- latdiag_lock_tree gains the plan id of each waiting and blocking statement
+DROP VIEW latdiag_lock_tree;
+CREATE VIEW latdiag_lock_tree AS
+WITH RECURSIVE
+waiter AS (
+  SELECT a.pid, b.blocker
+    FROM pg_stat_activity a,
+         LATERAL unnest(pg_blocking_pids(a.pid)) AS b(blocker)
+   WHERE a.wait_event_type = 'Lock'
+),
+awaited AS (
+  SELECT DISTINCT ON (pid) pid, locktype, mode, relation, waitstart
+    FROM pg_locks
+   WHERE NOT granted
+   ORDER BY pid, waitstart
+),
+tree AS (
+  SELECT h.blocker AS pid, NULL::int4 AS blocked_by, 0 AS depth,
+         ARRAY[h.blocker] AS path
+    FROM (SELECT DISTINCT blocker FROM waiter w
+           WHERE NOT EXISTS (SELECT 1 FROM waiter w2 WHERE w2.pid = w.blocker)) h
+  UNION ALL
+  SELECT w.pid, w.blocker, t.depth + 1, t.path || w.pid
+    FROM tree t JOIN waiter w ON w.blocker = t.pid
+   WHERE w.pid <> ALL (t.path)
+)
+SELECT t.depth,
+       t.path,
+       repeat('    ', t.depth) || t.pid::text AS tree,
+       t.pid,
+       t.blocked_by,
+       CASE WHEN t.pid = 0 THEN 'prepared transaction' ELSE a.state END AS state,
+       l.locktype AS wait_locktype,
+       l.mode AS wait_mode,
+       l.relation::regclass AS wait_relation,
+       extract(epoch FROM (clock_timestamp() - l.waitstart)) * 1000 AS wait_time,
+       extract(epoch FROM (clock_timestamp() - a.xact_start)) * 1000 AS xact_age,
+       a.usename,
+       a.application_name,
+       a.query_id AS queryid,
+       a.query,
+       p.planid
+  FROM tree t
+  LEFT JOIN pg_stat_activity a ON a.pid = t.pid
+  LEFT JOIN latdiag_backend_plans() p ON p.pid = t.pid
+  LEFT JOIN awaited l ON l.pid = t.pid AND t.depth > 0
+ ORDER BY t.path;
+GRANT SELECT ON latdiag_lock_tree TO PUBLIC;

@@ -27,12 +27,24 @@
 #include "utils/backend_status.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "access/htup_details.h"
 
 /* 16: queryjumble.h moved from utils/ to nodes/. */
 #if PG_VERSION_NUM >= 160000
 #include "nodes/queryjumble.h"
 #else
 #include "utils/queryjumble.h"
+#endif
+
+/*
+ * 16: core jumbles a utility statement's parse tree; 15 hashed its text
+ * (normalize.c recomputes the id when another extension zeroed it).
+ */
+#if PG_VERSION_NUM >= 160000
+#define COMPAT_UTILITY_ID_IS_TEXT_HASH 0
+#else
+#define COMPAT_UTILITY_ID_IS_TEXT_HASH 1
 #endif
 
 /* 18: ExplainState and the output helpers moved out of commands/explain.h. */
@@ -92,6 +104,55 @@ typedef JumbleState CompatJumbleState;
 #define COMPAT_EXECUTORRUN_PASS queryDesc, direction, count, execute_once
 #endif
 
+/*
+ * 19: get_relation_info_hook is gone; build_simple_rel_hook sees each base
+ * relation once its RelOptInfo (index list included) is built.  latdiag's
+ * hook is declared with COMPAT_RELINFO_ARGS and reads the relation's OID and
+ * whether it is an inheritance parent with the macros below.
+ */
+#if PG_VERSION_NUM >= 190000
+#include "optimizer/pathnode.h"
+#define COMPAT_RELINFO_HOOK build_simple_rel_hook
+typedef build_simple_rel_hook_type compat_relinfo_hook_type;
+#define COMPAT_RELINFO_ARGS PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte
+#define COMPAT_RELINFO_PASS root, rel, rte
+#define COMPAT_RELINFO_RELID ((rte)->rtekind == RTE_RELATION ? (rte)->relid : InvalidOid)
+#define COMPAT_RELINFO_INHPARENT ((rte)->inh)
+#else
+#include "optimizer/plancat.h"
+#define COMPAT_RELINFO_HOOK get_relation_info_hook
+typedef get_relation_info_hook_type compat_relinfo_hook_type;
+#define COMPAT_RELINFO_ARGS PlannerInfo *root, Oid relationObjectId, bool inhparent, RelOptInfo *rel
+#define COMPAT_RELINFO_PASS root, relationObjectId, inhparent, rel
+#define COMPAT_RELINFO_RELID (relationObjectId)
+#define COMPAT_RELINFO_INHPARENT (inhparent)
+#endif
+
+/* 19: planner() takes the EXPLAIN state too (NULL when not explaining). */
+#if PG_VERSION_NUM >= 190000
+#define compat_planner(parse, query_string, cursor_options, params) \
+	planner(parse, query_string, cursor_options, params, NULL)
+#else
+#define compat_planner(parse, query_string, cursor_options, params) \
+	planner(parse, query_string, cursor_options, params)
+#endif
+
+/* 19: ShmemInitHash lost its initial-size argument (tables are fixed-size). */
+#if PG_VERSION_NUM >= 190000
+#define compat_shmem_init_hash(name, nelems, info, flags) \
+	ShmemInitHash(name, nelems, info, flags)
+#else
+#define compat_shmem_init_hash(name, nelems, info, flags) \
+	ShmemInitHash(name, nelems, nelems, info, flags)
+#endif
+
+/* 19: the lexer has no escape_string_warning to turn off (it no longer warns). */
+#if PG_VERSION_NUM >= 190000
+#define compat_scanner_quiet(extra) ((void) (extra))
+#else
+#define compat_scanner_quiet(extra) ((extra)->escape_string_warning = false)
+#endif
+
 /* 19: planner_hook and standard_planner take the EXPLAIN state, if any. */
 #if PG_VERSION_NUM >= 190000
 #define COMPAT_PLANNER_ARGS \
@@ -112,8 +173,14 @@ typedef JumbleState CompatJumbleState;
  */
 #if PG_VERSION_NUM >= 180000
 #define COMPAT_HAS_PLAN_ID 1
+#define compat_plan_id(stmt) ((uint64) (stmt)->planId)
+#define compat_set_plan_id(stmt, id) ((stmt)->planId = (int64) (id))
+#define compat_backend_plan_id(be) ((uint64) (be)->st_plan_id)
 #else
 #define COMPAT_HAS_PLAN_ID 0
+#define compat_plan_id(stmt) UINT64CONST(0)
+#define compat_set_plan_id(stmt, id) ((void) 0)
+#define compat_backend_plan_id(be) UINT64CONST(0)
 #endif
 
 /*
@@ -210,6 +277,13 @@ compat_ordering_op(Oid opno, Oid *opfamily, Oid *opcintype, bool *ascending)
  * PROC_QUEUE are gone).  Three walks, each "first when prev is NULL, else
  * the one after prev; NULL at the end".  Caller holds the partition locks.
  */
+/* 19: a waiting PGPROC's queue link is called waitLink. */
+#if PG_VERSION_NUM >= 190000
+#define COMPAT_PROC_WAIT_LINK waitLink
+#else
+#define COMPAT_PROC_WAIT_LINK links
+#endif
+
 #if PG_VERSION_NUM >= 160000
 static inline PROCLOCK *
 compat_proc_lock_next(PGPROC *proc, int partition, PROCLOCK *prev)
@@ -242,9 +316,10 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 
 	if (prev == NULL)
 		return dclist_is_empty(head) ? NULL :
-			dlist_container(PGPROC, links, dclist_head_node(head));
-	return dclist_has_next(head, &prev->links) ?
-		dlist_container(PGPROC, links, dclist_next_node(head, &prev->links)) : NULL;
+			dlist_container(PGPROC, COMPAT_PROC_WAIT_LINK, dclist_head_node(head));
+	return dclist_has_next(head, &prev->COMPAT_PROC_WAIT_LINK) ?
+		dlist_container(PGPROC, COMPAT_PROC_WAIT_LINK,
+						dclist_next_node(head, &prev->COMPAT_PROC_WAIT_LINK)) : NULL;
 }
 #else
 static inline PROCLOCK *

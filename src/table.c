@@ -57,6 +57,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "table.h"
 
 #define USAGE_DECAY			0.99	/* decay factor per eviction pass */
@@ -263,8 +264,8 @@ table_attach(const TableDef *def)
 	info.keysize = def->key_size;
 	info.entrysize = t->hash_entry_size;
 	snprintf(name, sizeof(name), "%s hash", def->name);
-	t->hash = ShmemInitHash(name, def->max_entries, def->max_entries,
-							&info, HASH_ELEM | HASH_BLOBS);
+	t->hash = compat_shmem_init_hash(name, def->max_entries, &info,
+									 HASH_ELEM | HASH_BLOBS);
 
 	LWLockRelease(AddinShmemInitLock);
 

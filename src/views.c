@@ -16,6 +16,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -46,6 +47,7 @@ PG_FUNCTION_INFO_V1(latdiag_seq_scans);
 PG_FUNCTION_INFO_V1(latdiag_n_plus_one);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
+PG_FUNCTION_INFO_V1(latdiag_backend_plans);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -1076,4 +1078,42 @@ latdiag_lock_waits_reset(PG_FUNCTION_ARGS)
 	require_reset_args(fcinfo, "latdiag_lock_waits_reset", "Pass 0 to match any value.");
 	locks_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
+}
+
+/*
+ * SRF: the plan id core reports for each backend's running statement (18 and
+ * later, where latdiag sets it: the id of latdiag_plans), NULL where the
+ * server has none or the reader may not see that backend's statement.
+ */
+Datum
+latdiag_backend_plans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	int			nbe;
+
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	nbe = pgstat_fetch_stat_numbackends();
+	for (int b = 1; b <= nbe; b++)
+	{
+		LocalPgBackendStatus *l = compat_local_beentry(b);
+		PgBackendStatus *be = l ? &l->backendStatus : NULL;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+		uint64		planid;
+
+		if (be == NULL || be->st_procpid == 0)
+			continue;
+		planid = compat_backend_plan_id(be);
+		values[0] = Int32GetDatum(be->st_procpid);
+		if (COMPAT_HAS_PLAN_ID && planid != 0 &&
+			(sees_all || has_privs_of_role(reader, be->st_userid)))
+			values[1] = Int64GetDatum((int64) planid);
+		else
+			nulls[1] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

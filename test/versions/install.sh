@@ -31,7 +31,10 @@ tar -C "$REPO" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc
 	-cf - . | tar -C "$BUILD" -xf - || die "copying the tree failed"
 
 JOBS=$(nproc 2>/dev/null || echo 1)
-make -s -C "$BUILD" -j"$JOBS" PG_CONFIG="$PGC" ${LATDIAG_CFLAGS:+LATDIAG_CFLAGS="$LATDIAG_CFLAGS"} >&2 ||
+# The debug information would name the temporary directory: map it to ".", so that
+# the same source and compiler give the same library (its md5 names the build).
+make -s -C "$BUILD" -j"$JOBS" PG_CONFIG="$PGC" COPT="${COPT:+$COPT }-ffile-prefix-map=$BUILD=." \
+	${LATDIAG_CFLAGS:+LATDIAG_CFLAGS="$LATDIAG_CFLAGS"} >&2 ||
 	die "build against $PGC failed"
 make -s -C "$BUILD" PG_CONFIG="$PGC" install >&2 || die "install into $("$PGC" --pkglibdir) failed"
 

@@ -45,6 +45,10 @@ ISOLATION_OPTS = --inputdir=$(srcdir)/test --temp-config=$(srcdir)/test/latdiag.
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
+# The version in the control file, for PG_MODULE_MAGIC_EXT (18 and later).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(dir $(lastword $(MAKEFILE_LIST)))postgres_latdiag.control)
+PG_CPPFLAGS = -DLATDIAG_VERSION='"$(EXTVERSION)"'
+
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers $(LATDIAG_CFLAGS)
 

@@ -121,8 +121,7 @@ DEALLOCATE np_item;
 -- 8. thresholds that make no sense are rejected
 SET latdiag.n_plus_one_min_calls = 1;
 SET latdiag.n_plus_one_min_calls = 0;
-SET latdiag.n_plus_one_min_time = -1;
-SET latdiag.n_plus_one_max_gap = 0;
+-- (ranges of settings with units: latdiag_guc, whose error wording changed in 16)
 SET latdiag.n_plus_one_max_rows = -5;
 SET latdiag.n_plus_one_min_time = '5 parsecs';
 SET latdiag.max_n_plus_one = 10;

@@ -18,8 +18,19 @@ SELECT sum(count) AS own_histogram FROM latdiag_latency_histogram(
   (SELECT queryid FROM latdiag_queries WHERE query LIKE 'SELECT $1 AS alice_query'));
 RESET ROLE;
 SELECT queryid AS su_queryid FROM latdiag_queries WHERE query LIKE 'SELECT $1 AS su_query%' \gset
+-- (the error names the queryid, which differs between versions: it is replaced)
+CREATE FUNCTION lp_histogram_error(q bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  hint text;
+BEGIN
+  PERFORM * FROM latdiag_latency_histogram(q);
+  RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+  RETURN format('%s: %s HINT: %s', SQLSTATE, replace(SQLERRM, q::text, '<queryid>'), hint);
+END $$;
 SET ROLE regress_latdiag_alice;
-SELECT * FROM latdiag_latency_histogram(:su_queryid);
+SELECT lp_histogram_error(:su_queryid);
 -- plain users may neither reset nor turn capture off
 SELECT latdiag_reset();
 SELECT latdiag_reset(0, 0, 0);
@@ -135,6 +146,7 @@ RESET latdiag.snapshot_sample_rate;
 RESET latdiag.large_table_rows;
 REVOKE SELECT ON lp_t FROM regress_latdiag_alice;
 DROP FUNCTION lp_visibility(name, text);
+DROP FUNCTION lp_histogram_error(bigint);
 DROP TABLE lp_t;
 DROP ROLE regress_latdiag_alice;
 DROP ROLE regress_latdiag_bob;

@@ -70,7 +70,7 @@ DROP ROLE regress_latdiag_snap;
 -- bad arguments and settings
 SELECT latdiag_explain(NULL);
 SELECT latdiag_explain(42);
-SET latdiag.snapshot_min_duration = -2;
+-- (ranges of settings with units: latdiag_guc, whose error wording changed in 16)
 SET latdiag.snapshot_sample_rate = 1.5;
 SET latdiag.snapshot_format = yaml;
 ALTER SYSTEM SET latdiag.max_snapshots = 5;

@@ -85,6 +85,7 @@
 #include "utils/syscache.h"
 
 #include "advisor.h"
+#include "compat.h"
 #include "guc.h"
 #include "scans.h"
 #include "store.h"
@@ -974,7 +975,7 @@ note_sort(Advisor *adv, Stmt *st, Query *q)
 {
 	ListCell   *lc;
 	Index		rti = 0;
-	int			dir = 0;
+	int			dir = 0;		/* 1 ascending, -1 descending, 0 not yet known */
 	AttrNumber	cols[MAX_KEYS];
 	int			n = 0;
 	RelUse	   *u;
@@ -986,21 +987,21 @@ note_sort(Advisor *adv, Stmt *st, Query *q)
 		Var		   *v = table_var(q, (Node *) tle->expr);
 		Oid			opfamily;
 		Oid			opcintype;
-		int16		strategy;
+		bool		ascending;
 		Oid			opclass;
 
 		if (v == NULL || (rti != 0 && v->varno != rti) ||
-			!get_ordering_op_properties(sgc->sortop, &opfamily, &opcintype, &strategy))
+			!compat_ordering_op(sgc->sortop, &opfamily, &opcintype, &ascending))
 			return;
 		opclass = GetDefaultOpClass(v->vartype, BTREE_AM_OID);
 		if (!OidIsValid(opclass) || get_opclass_family(opclass) != opfamily)
 			return;
 		/* a backward scan of an ascending index gives DESC NULLS FIRST */
-		if ((strategy == BTLessStrategyNumber) == sgc->nulls_first)
+		if (ascending == sgc->nulls_first)
 			return;
-		if (dir != 0 && dir != strategy)
+		if (dir != 0 && dir != (ascending ? 1 : -1))
 			return;
-		dir = strategy;
+		dir = ascending ? 1 : -1;
 		rti = v->varno;
 		if (n < MAX_KEYS)
 			cols[n++] = v->varattno;

@@ -8,9 +8,11 @@
  */
 #include "postgres.h"
 
-#include "commands/explain.h"
+#include <limits.h>
+
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "guc.h"
 
 bool		latdiag_enabled = true;

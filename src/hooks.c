@@ -21,9 +21,9 @@
 #include "parser/analyze.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
-#include "utils/queryjumble.h"
 
 #include "advisor.h"
+#include "compat.h"
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
@@ -137,7 +137,8 @@ latdiag_shmem_startup(void)
 }
 
 static void
-latdiag_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate)
+latdiag_post_parse_analyze(ParseState *pstate, Query *query,
+						   CompatJumbleState *jstate)
 {
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
@@ -156,8 +157,7 @@ latdiag_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate
 }
 
 static PlannedStmt *
-latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
-				ParamListInfo boundParams)
+latdiag_planner(COMPAT_PLANNER_ARGS)
 {
 	PlannedStmt *result;
 	Measure		m;
@@ -167,10 +167,8 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 	if (!latdiag_track_planning)
 	{
 		if (prev_planner_hook)
-			return prev_planner_hook(parse, query_string, cursorOptions,
-									 boundParams);
-		return standard_planner(parse, query_string, cursorOptions,
-								boundParams);
+			return prev_planner_hook(COMPAT_PLANNER_PASS);
+		return standard_planner(COMPAT_PLANNER_PASS);
 	}
 
 	measure = query_string && parse->queryId != UINT64CONST(0) &&
@@ -182,11 +180,9 @@ latdiag_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_TRY();
 	{
 		if (prev_planner_hook)
-			result = prev_planner_hook(parse, query_string, cursorOptions,
-									   boundParams);
+			result = prev_planner_hook(COMPAT_PLANNER_PASS);
 		else
-			result = standard_planner(parse, query_string, cursorOptions,
-									  boundParams);
+			result = standard_planner(COMPAT_PLANNER_PASS);
 	}
 	PG_FINALLY();
 	{
@@ -221,6 +217,9 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (track)
 		nplusone_start(queryid, exec_nesting);
 
+	if (track)
+		compat_query_instr_before_start(queryDesc);
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
@@ -230,26 +229,20 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * Measure Run and Finish with the executor's own total-time
 	 * instrumentation, shared with any other extension that set it up.
 	 */
-	if (track && queryDesc->totaltime == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
-
-		queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
-		MemoryContextSwitchTo(old);
-	}
+	if (track)
+		compat_query_instr_after_start(queryDesc);
 }
 
 static void
-latdiag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-					bool execute_once)
+latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 {
 	exec_nesting++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
 	}
 	PG_FINALLY();
 	{
@@ -280,8 +273,8 @@ static void
 latdiag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
-	bool		track = queryid != UINT64CONST(0) && queryDesc->totaltime &&
-		tracked(exec_nesting);
+	Instrumentation *qi = compat_query_instr(queryDesc);
+	bool		track = queryid != UINT64CONST(0) && qi && tracked(exec_nesting);
 
 	locks_statement_end(queryid, track, exec_nesting == 0);
 	if (track)
@@ -290,11 +283,11 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		uint64		previous_planid;
 
 		/* make sure the totals are final; harmless if already done */
-		InstrEndLoop(queryDesc->totaltime);
-		smp.ms = queryDesc->totaltime->total * 1000.0;
+		compat_query_instr_finish(qi);
+		smp.ms = compat_query_instr_total_ms(qi);
 		smp.rows = queryDesc->estate->es_processed;
-		smp.bufusage = &queryDesc->totaltime->bufusage;
-		smp.walusage = &queryDesc->totaltime->walusage;
+		smp.bufusage = &qi->bufusage;
+		smp.walusage = &qi->walusage;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id(queryDesc->plannedstmt);
 

@@ -67,6 +67,7 @@
 #include "utils/memutils.h"
 #include "utils/wait_event.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "locks.h"
 #include "table.h"
@@ -250,12 +251,12 @@ locks_attach_backend(void)
 	LockSlot   *s;
 
 	if (locks_shared == NULL || MyProc == NULL ||
-		MyProc->pgprocno >= locks_shared->nslots)
+		compat_my_procno() >= locks_shared->nslots)
 	{
 		locks_my_pending = (volatile uint32 *) &no_pending;
 		return;
 	}
-	s = &locks_shared->slots[MyProc->pgprocno];
+	s = &locks_shared->slots[compat_my_procno()];
 	SpinLockAcquire(&s->mutex);
 	if (s->pid != MyProcPid)
 		slot_clear(s, MyProcPid);
@@ -493,18 +494,13 @@ held_tuple_relid(PGPROC *proc)
 {
 	for (int p = 0; p < NUM_LOCK_PARTITIONS; p++)
 	{
-		SHM_QUEUE  *head = &proc->myProcLocks[p];
-		PROCLOCK   *pl = (PROCLOCK *) SHMQueueNext(head, head,
-												   offsetof(PROCLOCK, procLink));
-
-		while (pl)
+		for (PROCLOCK *pl = compat_proc_lock_next(proc, p, NULL); pl;
+			 pl = compat_proc_lock_next(proc, p, pl))
 		{
 			LOCK	   *l = pl->tag.myLock;
 
 			if (l->tag.locktag_type == LOCKTAG_TUPLE && pl->holdMask != 0)
 				return (Oid) l->tag.locktag_field2;
-			pl = (PROCLOCK *) SHMQueueNext(head, &pl->procLink,
-										   offsetof(PROCLOCK, procLink));
 		}
 	}
 	return InvalidOid;
@@ -520,24 +516,19 @@ find_blocker(PGPROC *waiter, LOCK *lock, LOCKMODE mode)
 {
 	LOCKMASK	conflict = GetLocksMethodTable(lock)->conflictTab[mode];
 	PGPROC	   *leader = waiter->lockGroupLeader ? waiter->lockGroupLeader : waiter;
-	SHM_QUEUE  *head = &lock->procLocks;
-	PROCLOCK   *pl = (PROCLOCK *) SHMQueueNext(head, head, offsetof(PROCLOCK, lockLink));
-	PGPROC	   *p;
-
-	while (pl)
+	for (PROCLOCK *pl = compat_lock_holder_next(lock, NULL); pl;
+		 pl = compat_lock_holder_next(lock, pl))
 	{
 		if (pl->groupLeader != leader && (pl->holdMask & conflict) != 0)
 			return pl->tag.myProc;
-		pl = (PROCLOCK *) SHMQueueNext(head, &pl->lockLink, offsetof(PROCLOCK, lockLink));
 	}
-	p = (PGPROC *) lock->waitProcs.links.next;
-	for (int i = 0; i < lock->waitProcs.size && p != waiter; i++)
+	for (PGPROC *p = compat_lock_waiter_next(lock, NULL); p && p != waiter;
+		 p = compat_lock_waiter_next(lock, p))
 	{
 		PGPROC	   *pleader = p->lockGroupLeader ? p->lockGroupLeader : p;
 
 		if (pleader != leader && (conflict & LOCKBIT_ON(p->waitLockMode)) != 0)
 			return p;
-		p = (PGPROC *) p->links.next;
 	}
 	return NULL;
 }
@@ -620,7 +611,7 @@ describe_new_waits(NewWait *nw, int n, TimestampTz prev, TimestampTz now)
 
 		for (int b = 1; b <= nbe; b++)
 		{
-			LocalPgBackendStatus *l = pgstat_fetch_stat_local_beentry(b);
+			LocalPgBackendStatus *l = compat_local_beentry(b);
 			PgBackendStatus *be = l ? &l->backendStatus : NULL;
 
 			if (be == NULL || be->st_procpid == 0)

@@ -25,14 +25,16 @@ location_cmp(const void *a, const void *b)
 }
 
 /*
- * Fill in the length of each recorded constant (sorting the array, as other
- * users of JumbleState do; the result is the same whoever does it first).
- * A constant the lexer cannot find keeps length -1 and is left as written.
+ * A sorted copy of the recorded constant locations with their lengths filled
+ * in (the jumbler's own array is left alone: other modules read it too).
+ * A constant the lexer cannot find keeps length -1 and is left as written;
+ * a squashed IN list (18) comes with the length of the whole list.
  */
-static void
-fill_constant_lengths(const char *query, JumbleState *jstate)
+static LocationLen *
+constant_locations(const char *query, CompatJumbleState *jstate)
 {
-	LocationLen *locs = jstate->clocations;
+	int			n = jstate->clocations_count;
+	LocationLen *locs = palloc(n * sizeof(LocationLen));
 	core_yyscan_t scanner;
 	core_yy_extra_type extra;
 	core_YYSTYPE lval;
@@ -40,20 +42,27 @@ fill_constant_lengths(const char *query, JumbleState *jstate)
 	int			last = -1;
 	bool		done = false;
 
-	if (jstate->clocations_count > 1)
-		qsort(locs, jstate->clocations_count, sizeof(LocationLen), location_cmp);
+	memcpy(locs, jstate->clocations, n * sizeof(LocationLen));
+	if (n > 1)
+		qsort(locs, n, sizeof(LocationLen), location_cmp);
 
 	scanner = scanner_init(query, &extra, &ScanKeywords, ScanKeywordTokens);
 	extra.escape_string_warning = false;	/* lexing again must not warn */
 
-	for (int i = 0; i < jstate->clocations_count && !done; i++)
+	for (int i = 0; i < n; i++)
 	{
 		int			loc = locs[i].location;
 
 		if (loc < 0 || loc == last)
-			continue;			/* unknown or duplicate location */
+		{
+			locs[i].length = -1;	/* unknown or duplicate location */
+			continue;
+		}
 		last = loc;
-		for (;;)
+		if (compat_location_squashed(&locs[i]))
+			continue;			/* the list's length is known */
+		locs[i].length = -1;
+		while (!done)
 		{
 			int			tok = core_yylex(&lval, &lloc, scanner);
 
@@ -79,39 +88,43 @@ fill_constant_lengths(const char *query, JumbleState *jstate)
 		}
 	}
 	scanner_finish(scanner);
+	return locs;
 }
 
 /* See normalize.h. */
 char *
-normalize_query(const char *query, int loc, int *len, JumbleState *jstate)
+normalize_query(const char *query, int loc, int *len, CompatJumbleState *jstate)
 {
 	int			end = loc + *len;
 	int			pos = loc;		/* next byte of query to copy */
 	int			n = 0;			/* bytes written */
 	int			param = jstate->highest_extern_param_id;
+	LocationLen *locs = constant_locations(query, jstate);
 	char	   *out;
 
-	fill_constant_lengths(query, jstate);
-
-	/* each constant is at least one byte and "$" plus 10 digits at most */
-	out = palloc(*len + jstate->clocations_count * 11 + 1);
+	/* "$" plus 10 digits, and a squashed list's comment, for each constant */
+	out = palloc(*len + jstate->clocations_count * 22 + 1);
 
 	for (int i = 0; i < jstate->clocations_count; i++)
 	{
-		int			cloc = jstate->clocations[i].location;
-		int			clen = jstate->clocations[i].length;
+		int			cloc = locs[i].location;
+		int			clen = locs[i].length;
 
 		if (clen < 0 || cloc < pos || cloc + clen > end)
 			continue;			/* unknown, overlapping or in another statement */
+		if (compat_location_kept_param(jstate, &locs[i]))
+			continue;			/* a $n of the text stays as written */
 		memcpy(out + n, query + pos, cloc - pos);
 		n += cloc - pos;
-		n += sprintf(out + n, "$%d", ++param);
+		n += sprintf(out + n, "$%d%s", ++param,
+					 compat_location_squashed(&locs[i]) ? " /*, ... */" : "");
 		pos = cloc + clen;
 	}
 	memcpy(out + n, query + pos, end - pos);
 	n += end - pos;
 	out[n] = '\0';
 	*len = n;
+	pfree(locs);
 	return out;
 }
 

@@ -4,7 +4,7 @@
 #ifndef LATDIAG_NORMALIZE_H
 #define LATDIAG_NORMALIZE_H
 
-#include "utils/queryjumble.h"
+#include "compat.h"
 
 /*
  * Return a palloc'd copy of the statement at query[loc .. loc+*len) with each
@@ -13,7 +13,7 @@
  * ones follow the highest of them.
  */
 extern char *normalize_query(const char *query, int loc, int *len,
-							 JumbleState *jstate);
+							 CompatJumbleState *jstate);
 
 /*
  * The core query identifier of a utility statement (a hash of its text, as

@@ -204,7 +204,7 @@ now_ms(void)
  */
 void
 nplusone_note_constants(uint64 queryid, const char *query, int loc, int len,
-						JumbleState *jstate)
+						CompatJumbleState *jstate)
 {
 	int			first = INT_MAX;
 
@@ -213,7 +213,11 @@ nplusone_note_constants(uint64 queryid, const char *query, int loc, int len,
 	if (jstate == NULL || jstate->clocations_count == 0 || query == NULL)
 		return;
 	for (int i = 0; i < jstate->clocations_count; i++)
-		first = Min(first, jstate->clocations[i].location);
+	{
+		/* a $n of the text is the same in every call: its value is a parameter */
+		if (!compat_location_is_param(&jstate->clocations[i]))
+			first = Min(first, jstate->clocations[i].location);
+	}
 	if (loc < 0)
 		loc = 0;
 	if (len <= 0)
@@ -440,7 +444,7 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 	double		end;
 	double		start;
 	double		gap = latdiag_n_plus_one_max_gap;
-	LocalTransactionId lxid = MyProc->lxid;
+	LocalTransactionId lxid = compat_my_lxid();
 	NpStatement *s;
 	NpRun	   *match = NULL;
 	uint64		hash;

@@ -5,8 +5,9 @@
 #define LATDIAG_NPLUSONE_H
 
 #include "executor/execdesc.h"
-#include "utils/queryjumble.h"
 #include "utils/timestamp.h"
+
+#include "compat.h"
 
 /* What an episode was. */
 typedef enum NpKind
@@ -45,7 +46,7 @@ extern Size nplusone_shmem_size(void);
 
 /* capture, from the hooks */
 extern void nplusone_note_constants(uint64 queryid, const char *query, int loc,
-									int len, JumbleState *jstate);
+									int len, CompatJumbleState *jstate);
 extern void nplusone_start(uint64 queryid, int level);
 extern void nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 							double exec_ms, uint64 rows);

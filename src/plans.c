@@ -23,6 +23,7 @@
 #include "parser/parsetree.h"
 #include "pgstat.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "plans.h"
 #include "table.h"

@@ -9,14 +9,14 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/queryjumble.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
 #include "reports.h"
 
-PG_MODULE_MAGIC;
+COMPAT_MODULE_MAGIC("postgres_latdiag", LATDIAG_VERSION);
 
 void		_PG_init(void);
 

@@ -35,6 +35,7 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "plans.h"
 #include "scans.h"
@@ -43,14 +44,14 @@
 #define SCANS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_seq_scans.stat"
 #define SCANS_FILE_VERSION	1
 
-typedef struct ScanKey
+typedef struct ScansKey
 {
 	Oid			userid;
 	Oid			dbid;
 	uint64		queryid;
 	Oid			relid;
 	Oid			pad;			/* zero */
-} ScanKey;
+} ScansKey;
 
 typedef struct ScanData
 {
@@ -101,7 +102,7 @@ static const TableDef *
 scans_table_def(void)
 {
 	scans_def.name = "postgres_latdiag seq scans";
-	scans_def.key_size = sizeof(ScanKey);
+	scans_def.key_size = sizeof(ScansKey);
 	scans_def.data_size = sizeof(ScanData);
 	scans_def.max_entries = latdiag_max_seq_scans;
 	scans_def.max_text = latdiag_max_query_length;
@@ -253,7 +254,7 @@ describe_scan(WalkState *ws, ScanState *ss)
 static void
 measure_scan(WalkState *ws, ScanState *ss)
 {
-	Instrumentation *instr = ss->ps.instrument;
+	CompatNodeInstr *instr = ss->ps.instrument;
 	Oid			relid;
 
 	if (instr == NULL || ss->ss_currentRelation == NULL)
@@ -332,7 +333,7 @@ scans_on_new_plan(QueryDesc *queryDesc, uint64 queryid, Oid *relids)
 	for (int i = 0; i < ws.nfound; i++)
 	{
 		ScanFound  *f = &ws.found[i];
-		ScanKey		key;
+		ScansKey		key;
 		ScanData   *d;
 		char	   *text;
 		int			len = f->filter.len + 1 + f->columns.len;
@@ -386,7 +387,7 @@ scans_record(QueryDesc *queryDesc, uint64 queryid, const Oid *relids,
 	WalkState	ws;
 	bool		measured = queryDesc->planstate != NULL &&
 		queryDesc->planstate->instrument != NULL;
-	ScanKey		key;
+	ScansKey		key;
 
 	memset(&ws, 0, sizeof(ws));
 	if (measured)
@@ -427,7 +428,7 @@ emit_scan(void *row, const void *key, const void *data, char *text,
 		  int text_len, bool truncated, void *arg)
 {
 	ScanRow    *r = (ScanRow *) row;
-	const ScanKey *k = (const ScanKey *) key;
+	const ScansKey *k = (const ScansKey *) key;
 	const ScanData *d = (const ScanData *) data;
 
 	r->userid = k->userid;

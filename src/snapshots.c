@@ -28,8 +28,8 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "pgstat.h"
-#include "utils/queryjumble.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "plans.h"
 #include "snapshots.h"

@@ -124,7 +124,7 @@ key_hint(const StoreKey *key)
  */
 void
 store_note_parse(uint64 queryid, bool toplevel, const char *query, int loc,
-				 int len, JumbleState *jstate)
+				 int len, CompatJumbleState *jstate)
 {
 	StoreKey	key;
 	uint32		hint;
@@ -203,8 +203,8 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		c->local_blks_written += b->local_blks_written;
 		c->temp_blks_read += b->temp_blks_read;
 		c->temp_blks_written += b->temp_blks_written;
-		c->blk_read_time += INSTR_TIME_GET_MILLISEC(b->blk_read_time);
-		c->blk_write_time += INSTR_TIME_GET_MILLISEC(b->blk_write_time);
+		c->blk_read_time += compat_blk_read_time(b);
+		c->blk_write_time += compat_blk_write_time(b);
 	}
 	if (smp->walusage)
 	{

@@ -8,9 +8,9 @@
 #define LATDIAG_STORE_H
 
 #include "executor/instrument.h"
-#include "utils/queryjumble.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "histogram.h"
 
 typedef struct StoreKey
@@ -100,7 +100,7 @@ extern void store_require_ready(void);
 
 /* capture, from the hooks */
 extern void store_note_parse(uint64 queryid, bool toplevel, const char *query,
-							 int loc, int len, JumbleState *jstate);
+							 int loc, int len, CompatJumbleState *jstate);
 extern uint64 store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 						   const StoreSample *s, const char *query, int loc, int len);
 extern bool store_seen_slow(uint64 queryid, bool toplevel);

@@ -1,0 +1,333 @@
+/*
+ * compat.h: every difference between the PostgreSQL majors latdiag builds
+ * against (15 to 19), in one place.
+ *
+ * Capability files include this header instead of the headers that moved,
+ * and use the names below; each names the release that made the change and
+ * why.  They are written against one API and read the same on every major.
+ * Where a capability really does more on a newer server (plan ids reported
+ * by core on 18, new counters), the macros below say whether the server has
+ * it (COMPAT_HAS_*) and the capability tests that once, in its own file.
+ *
+ * Version tests sit at the release that made the change, so 16 builds with
+ * the same tests although it cannot be built on our CI machines.
+ */
+#ifndef LATDIAG_COMPAT_H
+#define LATDIAG_COMPAT_H
+
+#include "access/hash.h"
+#include "access/stratnum.h"
+#include "commands/explain.h"
+#include "executor/execdesc.h"
+#include "executor/instrument.h"
+#include "nodes/execnodes.h"
+#include "nodes/plannodes.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/backend_status.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+/* 16: queryjumble.h moved from utils/ to nodes/. */
+#if PG_VERSION_NUM >= 160000
+#include "nodes/queryjumble.h"
+#else
+#include "utils/queryjumble.h"
+#endif
+
+/* 18: ExplainState and the output helpers moved out of commands/explain.h. */
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
+
+/*
+ * 18: PG_MODULE_MAGIC_EXT names the module and its version in
+ * pg_get_loaded_modules().
+ */
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_MODULE_MAGIC(module_name, module_version) \
+	PG_MODULE_MAGIC_EXT(.name = module_name, .version = module_version)
+#else
+#define COMPAT_MODULE_MAGIC(module_name, module_version) PG_MODULE_MAGIC
+#endif
+
+/*
+ * 19: post_parse_analyze_hook receives a const JumbleState.  latdiag only
+ * reads it (normalize.c works on a copy of the constant locations).
+ */
+#if PG_VERSION_NUM >= 190000
+typedef const JumbleState CompatJumbleState;
+#else
+typedef JumbleState CompatJumbleState;
+#endif
+
+/*
+ * 18: constants of an IN list are "squashed" into one location that spans
+ * the list, and $n parameters of the text are recorded as locations too
+ * (to be renumbered only when a list was squashed).
+ */
+#if PG_VERSION_NUM >= 180000
+#define compat_location_squashed(loc) ((loc)->squashed)
+#define compat_location_is_param(loc) ((loc)->extern_param)
+#define compat_location_kept_param(js, loc) \
+	((loc)->extern_param && !(js)->has_squashed_lists)
+#else
+#define compat_location_squashed(loc) false
+#define compat_location_is_param(loc) false
+#define compat_location_kept_param(js, loc) false
+#endif
+
+/*
+ * 18: ExecutorRun lost its execute_once argument.  Hooks are declared with
+ * COMPAT_EXECUTORRUN_ARGS and call the next one with ..._PASS.
+ */
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_EXECUTORRUN_ARGS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define COMPAT_EXECUTORRUN_PASS queryDesc, direction, count
+#else
+#define COMPAT_EXECUTORRUN_ARGS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define COMPAT_EXECUTORRUN_PASS queryDesc, direction, count, execute_once
+#endif
+
+/* 19: planner_hook and standard_planner take the EXPLAIN state, if any. */
+#if PG_VERSION_NUM >= 190000
+#define COMPAT_PLANNER_ARGS \
+	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams, ExplainState *es
+#define COMPAT_PLANNER_PASS parse, query_string, cursorOptions, boundParams, es
+#else
+#define COMPAT_PLANNER_ARGS \
+	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams
+#define COMPAT_PLANNER_PASS parse, query_string, cursorOptions, boundParams
+#endif
+
+/*
+ * 18: PlannedStmt.planId, reported by core for the running statement
+ * (pg_stat_get_backend... and pg_stat_activity consumers); core computes
+ * none, a module sets it in planner_hook.
+ */
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_HAS_PLAN_ID 1
+#else
+#define COMPAT_HAS_PLAN_ID 0
+#endif
+
+/*
+ * 19: QueryDesc.totaltime is replaced by query_instr, asked for with
+ * query_instr_options before standard_ExecutorStart (before 19 a module
+ * allocates totaltime itself after it).  Its total is an instr_time in 19,
+ * seconds as a double before.
+ */
+#if PG_VERSION_NUM >= 190000
+#define compat_query_instr(qd) ((qd)->query_instr)
+static inline void
+compat_query_instr_before_start(QueryDesc *qd)
+{
+	qd->query_instr_options |= INSTRUMENT_ALL;
+}
+static inline void
+compat_query_instr_after_start(QueryDesc *qd)
+{
+}
+#define compat_query_instr_total_ms(instr) INSTR_TIME_GET_MILLISEC((instr)->total)
+#define compat_query_instr_finish(instr) ((void) 0)
+#else
+#define compat_query_instr(qd) ((qd)->totaltime)
+static inline void
+compat_query_instr_before_start(QueryDesc *qd)
+{
+}
+static inline void
+compat_query_instr_after_start(QueryDesc *qd)
+{
+	if (qd->totaltime == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+
+		qd->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(old);
+	}
+}
+#define compat_query_instr_total_ms(instr) ((instr)->total * 1000.0)
+#define compat_query_instr_finish(instr) InstrEndLoop(instr)
+#endif
+
+/*
+ * 19: per-node instrumentation is a NodeInstrumentation, whose tuple counts
+ * live in the node's "counters".
+ */
+#if PG_VERSION_NUM >= 190000
+typedef NodeInstrumentation CompatNodeInstr;
+#else
+typedef Instrumentation CompatNodeInstr;
+#endif
+
+/*
+ * 18: an ordering operator is described by a CompareType instead of a btree
+ * strategy number.  Is opno an ordering operator, and is it ascending?
+ */
+static inline bool
+compat_ordering_op(Oid opno, Oid *opfamily, Oid *opcintype, bool *ascending)
+{
+#if PG_VERSION_NUM >= 180000
+	CompareType cmp;
+
+	if (!get_ordering_op_properties(opno, opfamily, opcintype, &cmp))
+		return false;
+	*ascending = (cmp == COMPARE_LT);
+#else
+	int16		strategy;
+
+	if (!get_ordering_op_properties(opno, opfamily, opcintype, &strategy))
+		return false;
+	*ascending = (strategy == BTLessStrategyNumber);
+#endif
+	return true;
+}
+
+/* 17: BackendId became ProcNumber; PGPROC.pgprocno is gone. */
+#if PG_VERSION_NUM >= 170000
+#define compat_my_procno() (MyProcNumber)
+#define compat_procno(proc) ((int) GetNumberFromPGProc(proc))
+#else
+#define compat_my_procno() (MyProc->pgprocno)
+#define compat_procno(proc) ((proc)->pgprocno)
+#endif
+
+/* 17: the local transaction id moved into PGPROC.vxid. */
+#if PG_VERSION_NUM >= 170000
+#define compat_my_lxid() (MyProc->vxid.lxid)
+#else
+#define compat_my_lxid() (MyProc->lxid)
+#endif
+
+/*
+ * 16: the lock manager's shared queues became dlists (SHM_QUEUE and
+ * PROC_QUEUE are gone).  Three walks, each "first when prev is NULL, else
+ * the one after prev; NULL at the end".  Caller holds the partition locks.
+ */
+#if PG_VERSION_NUM >= 160000
+static inline PROCLOCK *
+compat_proc_lock_next(PGPROC *proc, int partition, PROCLOCK *prev)
+{
+	dlist_head *head = &proc->myProcLocks[partition];
+
+	if (prev == NULL)
+		return dlist_is_empty(head) ? NULL :
+			dlist_container(PROCLOCK, procLink, dlist_head_node(head));
+	return dlist_has_next(head, &prev->procLink) ?
+		dlist_container(PROCLOCK, procLink, dlist_next_node(head, &prev->procLink)) : NULL;
+}
+
+static inline PROCLOCK *
+compat_lock_holder_next(LOCK *lock, PROCLOCK *prev)
+{
+	dlist_head *head = &lock->procLocks;
+
+	if (prev == NULL)
+		return dlist_is_empty(head) ? NULL :
+			dlist_container(PROCLOCK, lockLink, dlist_head_node(head));
+	return dlist_has_next(head, &prev->lockLink) ?
+		dlist_container(PROCLOCK, lockLink, dlist_next_node(head, &prev->lockLink)) : NULL;
+}
+
+static inline PGPROC *
+compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
+{
+	dclist_head *head = &lock->waitProcs;
+
+	if (prev == NULL)
+		return dclist_is_empty(head) ? NULL :
+			dlist_container(PGPROC, links, dclist_head_node(head));
+	return dclist_has_next(head, &prev->links) ?
+		dlist_container(PGPROC, links, dclist_next_node(head, &prev->links)) : NULL;
+}
+#else
+static inline PROCLOCK *
+compat_proc_lock_next(PGPROC *proc, int partition, PROCLOCK *prev)
+{
+	SHM_QUEUE  *head = &proc->myProcLocks[partition];
+
+	return (PROCLOCK *) SHMQueueNext(head, prev ? &prev->procLink : head,
+									 offsetof(PROCLOCK, procLink));
+}
+
+static inline PROCLOCK *
+compat_lock_holder_next(LOCK *lock, PROCLOCK *prev)
+{
+	SHM_QUEUE  *head = &lock->procLocks;
+
+	return (PROCLOCK *) SHMQueueNext(head, prev ? &prev->lockLink : head,
+									 offsetof(PROCLOCK, lockLink));
+}
+
+static inline PGPROC *
+compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
+{
+	SHM_QUEUE  *head = &lock->waitProcs.links;
+	SHM_QUEUE  *next = prev ? prev->links.next : head->next;
+
+	return next == head ? NULL : (PGPROC *) next;
+}
+#endif
+
+/* 17: pgstat_fetch_stat_local_beentry() became ..._by_index(). */
+#if PG_VERSION_NUM >= 170000
+#define compat_local_beentry(i) pgstat_get_local_beentry_by_index(i)
+#else
+#define compat_local_beentry(i) pgstat_fetch_stat_local_beentry(i)
+#endif
+
+/*
+ * 17: block I/O times are split into shared and local blocks (both times are
+ * measured; 15 and 16 time shared and local reads together in blk_*_time).
+ */
+#if PG_VERSION_NUM >= 170000
+#define COMPAT_HAS_SPLIT_BLK_TIME 1
+#define compat_blk_read_time(b) \
+	(INSTR_TIME_GET_MILLISEC((b)->shared_blk_read_time) + \
+	 INSTR_TIME_GET_MILLISEC((b)->local_blk_read_time))
+#define compat_blk_write_time(b) \
+	(INSTR_TIME_GET_MILLISEC((b)->shared_blk_write_time) + \
+	 INSTR_TIME_GET_MILLISEC((b)->local_blk_write_time))
+#else
+#define COMPAT_HAS_SPLIT_BLK_TIME 0
+#define compat_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_read_time)
+#define compat_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_write_time)
+#endif
+
+/* 17: JIT counts the time spent deforming tuples on its own. */
+#if PG_VERSION_NUM >= 170000
+#define COMPAT_HAS_JIT_DEFORM 1
+#else
+#define COMPAT_HAS_JIT_DEFORM 0
+#endif
+
+/*
+ * 18: the executor counts parallel workers planned and launched, and WAL
+ * counts how often its buffers were full.
+ */
+#if PG_VERSION_NUM >= 180000
+#define COMPAT_HAS_PARALLEL_WORKERS 1
+#define compat_wal_buffers_full(w) ((w)->wal_buffers_full)
+#else
+#define COMPAT_HAS_PARALLEL_WORKERS 0
+#define compat_wal_buffers_full(w) ((int64) 0)
+#endif
+
+/* 19: a plan says whether it is a cached generic or custom plan. */
+#if PG_VERSION_NUM >= 190000
+#define COMPAT_HAS_PLAN_ORIGIN 1
+#define compat_plan_is_generic(ps) ((ps)->planOrigin == PLAN_STMT_CACHE_GENERIC)
+#define compat_plan_is_custom(ps) ((ps)->planOrigin == PLAN_STMT_CACHE_CUSTOM)
+#else
+#define COMPAT_HAS_PLAN_ORIGIN 0
+#define compat_plan_is_generic(ps) false
+#define compat_plan_is_custom(ps) false
+#endif
+
+#endif							/* LATDIAG_COMPAT_H */

@@ -188,7 +188,8 @@ run_version() {
 		# 19: the install rules run too, into a directory of the copy.
 		local destdir=()
 		compile_only "$V" && destdir=(DESTDIR="$W/destdir")
-		make -s -C "$W" PG_CONFIG="$pgc" LATDIAG_CFLAGS=-Werror 2>&1 | tee "$W/build.log"
+		# -k: every file that does not compile shows.
+		make -s -k -C "$W" PG_CONFIG="$pgc" LATDIAG_CFLAGS=-Werror 2>&1 | tee "$W/build.log"
 		rc=${PIPESTATUS[0]}
 		if [ "$rc" -eq 0 ]; then
 			make -s -C "$W" PG_CONFIG="$pgc" LATDIAG_CFLAGS=-Werror "${destdir[@]}" install \
@@ -331,8 +332,13 @@ for v in "${VERSIONS[@]}"; do
 		;;
 	build | compiled)
 		[[ ${LINE[$v]} == *passed ]] && continue
-		printf '\n==> pg%s: build log (last 40 lines)\n' "$v"
-		tail -n 40 "$W/build.log"
+		if grep -qE ': (fatal )?error:' "$W/build.log"; then
+			printf '\n==> pg%s: build errors (first 40, each once)\n' "$v"
+			grep -E ': (fatal )?error:' "$W/build.log" | awk '!seen[$0]++' | head -n 40
+		else
+			printf '\n==> pg%s: build log (last 40 lines)\n' "$v"
+			tail -n 40 "$W/build.log"
+		fi
 		continue
 		;;
 	esac

@@ -188,15 +188,15 @@ run_version() {
 		# 19: the install rules run too, into a directory of the copy.
 		local destdir=()
 		compile_only "$V" && destdir=(DESTDIR="$W/destdir")
-		# -k: every file that does not compile shows.
-		make -s -k -C "$W" PG_CONFIG="$pgc" LATDIAG_CFLAGS=-Werror 2>&1 | tee "$W/build.log"
-		rc=${PIPESTATUS[0]}
+		# -k: every file that does not compile shows (in the failure details).
+		make -s -k -C "$W" PG_CONFIG="$pgc" LATDIAG_CFLAGS=-Werror >"$W/build.log" 2>&1
+		rc=$?
 		if [ "$rc" -eq 0 ]; then
 			make -s -C "$W" PG_CONFIG="$pgc" LATDIAG_CFLAGS=-Werror "${destdir[@]}" install \
 				>>"$W/build.log" 2>&1
 			rc=$?
-			[ "$rc" -eq 0 ] || tail -n 20 "$W/build.log"
 		fi
+		[ "$rc" -eq 0 ] || log "pg$V: build FAILED (errors below, in the failure details)"
 		if compile_only "$V"; then
 			STATE[$V]=compiled
 			if [ "$rc" -eq 0 ] && [ -s "$W/postgres_latdiag.so" ] && [ -x "$W/src/cli/latdiag" ]; then

@@ -33,7 +33,7 @@ SELECT f.proname, c, f.proisstrict,
   FROM fns f, cases
  WHERE f.pronargs > 0 OR c = '1 null';
 -- oid has no negative values: (-1)::oid is 4294967295, so it is a valid (unknown) oid
-SELECT sql FROM bi_calls ORDER BY proname COLLATE "C", c COLLATE "C" \gexec
+SELECT sql FROM bi_calls ORDER BY proname COLLATE "C", c COLLATE "C", sql COLLATE "C" \gexec
 -- the stores are consistent afterwards: every view reads, and latdiag_info's
 -- counts match the rows
 SELECT format('SELECT count(*) >= 0 AS %I FROM %I', c.relname || ' reads', c.relname)

@@ -64,3 +64,14 @@ SELECT plans = (SELECT count(*) FROM latdiag_plans) AS plans_match, max_plans, p
 SELECT latdiag_reset(0, 0, :q_by_id);
 SELECT count(*) AS plans_left FROM latdiag_plans WHERE queryid = :q_by_id;
 DROP TABLE lp;
+
+-- 18 and later: core reports the running statement's plan id, which latdiag
+-- sets to its own (the id in latdiag_plans); NULL before 18
+SELECT coalesce(planid::text, '') AS running_planid
+  FROM latdiag_backend_plans() WHERE pid = pg_backend_pid() \gset
+SELECT (:'running_planid' <> '') = (current_setting('server_version_num')::int >= 180000)
+         AS reported_as_server,
+       :'running_planid' = '' OR EXISTS (SELECT 1 FROM latdiag_plans
+                                          WHERE planid = nullif(:'running_planid', '')::bigint)
+         AS same_as_latdiag_plans;
+SELECT count(*) > 0 AS backends_listed FROM latdiag_backend_plans();

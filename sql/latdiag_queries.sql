@@ -65,5 +65,47 @@ SELECT truncated_texts FROM latdiag_info;
 -- showtext => false leaves the text out
 SELECT count(*) > 0 AS rows_without_text, bool_and(query IS NULL) AS all_null
   FROM latdiag_queries(false);
+
+-- pg_stat_statements' counters of the server's version: NULL exactly where
+-- the server has no such figure (17: split block times, JIT deforming; 18:
+-- parallel workers, wal_buffers_full; 19: generic/custom plan calls)
+SELECT bool_and((shared_blk_read_time IS NULL) = (current_setting('server_version_num')::int < 170000)
+            AND (local_blk_write_time IS NULL) = (current_setting('server_version_num')::int < 170000)
+            AND (jit_deform_count IS NULL) = (current_setting('server_version_num')::int < 170000)
+            AND (parallel_workers_launched IS NULL) = (current_setting('server_version_num')::int < 180000)
+            AND (wal_buffers_full IS NULL) = (current_setting('server_version_num')::int < 180000)
+            AND (generic_plan_calls IS NULL) = (current_setting('server_version_num')::int < 190000))
+         AS nulls_follow_the_server,
+       bool_and(temp_blk_read_time >= 0 AND jit_functions >= 0 AND stats_since = first_seen
+                AND minmax_stats_since >= stats_since) AS always_there
+  FROM latdiag_queries;
+-- a parallel plan's workers are counted where the server counts them
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT count(*) AS in_parallel FROM lq WHERE b <> 'none';
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SELECT coalesce(parallel_workers_to_launch >= 1, true) AS workers_to_launch,
+       coalesce(parallel_workers_launched <= parallel_workers_to_launch, true) AS launched_at_most
+  FROM latdiag_queries WHERE query LIKE 'SELECT count(*) AS in_parallel FROM lq%';
+
+-- latdiag_reset(..., minmax_only => true) forgets min and max only
+SELECT queryid AS lq_queryid FROM latdiag_queries
+ WHERE query = 'SELECT count(*) FROM lq WHERE a > $1' AND toplevel \gset
+SELECT latdiag_reset(0, 0, :lq_queryid, true);
+SELECT calls, min_exec_time = 0 AS min_zero, max_exec_time = 0 AS max_zero,
+       minmax_stats_since > stats_since AS minmax_since_later
+  FROM latdiag_queries WHERE queryid = :lq_queryid AND toplevel;
+SELECT count(*) FROM lq WHERE a > 70;
+SELECT calls, min_exec_time > 0 AND min_exec_time = max_exec_time AS min_is_max_again
+  FROM latdiag_queries WHERE queryid = :lq_queryid AND toplevel;
+SELECT latdiag_reset(0, 0, :lq_queryid, NULL);
+SELECT latdiag_reset(0, 0, :lq_queryid, false);
+SELECT count(*) AS gone FROM latdiag_queries WHERE queryid = :lq_queryid;
+
 DROP TABLE lq;
 DROP FUNCTION core_queryid(text);

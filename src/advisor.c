@@ -367,7 +367,7 @@ cand_pages(Cand *c, double tuples, int *height)
 static IndexOptInfo *
 hypo_index_info(Cand *c, RelOptInfo *rel)
 {
-	IndexAmRoutine *am = GetIndexAmRoutineByAmId(BTREE_AM_OID, false);
+	const IndexAmRoutine *am = GetIndexAmRoutineByAmId(BTREE_AM_OID, false);
 	IndexOptInfo *info = makeNode(IndexOptInfo);
 	int			n = c->ncols;
 
@@ -434,11 +434,10 @@ hypo_index_info(Cand *c, RelOptInfo *rel)
  * index to the indexlist of its table.  Otherwise return at once.
  */
 void
-advisor_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-					  RelOptInfo *rel)
+advisor_relation_info(COMPAT_RELINFO_ARGS)
 {
-	if (!advisor_whatif_active || whatif_cand == NULL || inhparent ||
-		relid != whatif_cand->relid)
+	if (!advisor_whatif_active || whatif_cand == NULL || COMPAT_RELINFO_INHPARENT ||
+		COMPAT_RELINFO_RELID != whatif_cand->relid)
 		return;
 	rel->indexlist = lappend(rel->indexlist, hypo_index_info(whatif_cand, rel));
 }
@@ -528,7 +527,7 @@ whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used)
 	advisor_whatif_active = (c != NULL);
 	PG_TRY();
 	{
-		stmt = planner(copy, NULL, CURSOR_OPT_PARALLEL_OK, NULL);
+		stmt = compat_planner(copy, NULL, CURSOR_OPT_PARALLEL_OK, NULL);
 	}
 	PG_FINALLY();
 	{

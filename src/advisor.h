@@ -6,10 +6,11 @@
 
 #include "nodes/pathnodes.h"
 
+#include "compat.h"
+
 /* Set only while the advisor plans a statement with a hypothetical index. */
 extern bool advisor_whatif_active;
 
-extern void advisor_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-								  RelOptInfo *rel);
+extern void advisor_relation_info(COMPAT_RELINFO_ARGS);
 
 #endif

@@ -27,12 +27,24 @@
 #include "utils/backend_status.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "access/htup_details.h"
 
 /* 16: queryjumble.h moved from utils/ to nodes/. */
 #if PG_VERSION_NUM >= 160000
 #include "nodes/queryjumble.h"
 #else
 #include "utils/queryjumble.h"
+#endif
+
+/*
+ * 16: core jumbles a utility statement's parse tree; 15 hashed its text
+ * (normalize.c recomputes the id when another extension zeroed it).
+ */
+#if PG_VERSION_NUM >= 160000
+#define COMPAT_UTILITY_ID_IS_TEXT_HASH 0
+#else
+#define COMPAT_UTILITY_ID_IS_TEXT_HASH 1
 #endif
 
 /* 18: ExplainState and the output helpers moved out of commands/explain.h. */
@@ -92,6 +104,55 @@ typedef JumbleState CompatJumbleState;
 #define COMPAT_EXECUTORRUN_PASS queryDesc, direction, count, execute_once
 #endif
 
+/*
+ * 19: get_relation_info_hook is gone; build_simple_rel_hook sees each base
+ * relation once its RelOptInfo (index list included) is built.  latdiag's
+ * hook is declared with COMPAT_RELINFO_ARGS and reads the relation's OID and
+ * whether it is an inheritance parent with the macros below.
+ */
+#if PG_VERSION_NUM >= 190000
+#include "optimizer/pathnode.h"
+#define COMPAT_RELINFO_HOOK build_simple_rel_hook
+typedef build_simple_rel_hook_type compat_relinfo_hook_type;
+#define COMPAT_RELINFO_ARGS PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte
+#define COMPAT_RELINFO_PASS root, rel, rte
+#define COMPAT_RELINFO_RELID ((rte)->rtekind == RTE_RELATION ? (rte)->relid : InvalidOid)
+#define COMPAT_RELINFO_INHPARENT ((rte)->inh)
+#else
+#include "optimizer/plancat.h"
+#define COMPAT_RELINFO_HOOK get_relation_info_hook
+typedef get_relation_info_hook_type compat_relinfo_hook_type;
+#define COMPAT_RELINFO_ARGS PlannerInfo *root, Oid relationObjectId, bool inhparent, RelOptInfo *rel
+#define COMPAT_RELINFO_PASS root, relationObjectId, inhparent, rel
+#define COMPAT_RELINFO_RELID (relationObjectId)
+#define COMPAT_RELINFO_INHPARENT (inhparent)
+#endif
+
+/* 19: planner() takes the EXPLAIN state too (NULL when not explaining). */
+#if PG_VERSION_NUM >= 190000
+#define compat_planner(parse, query_string, cursor_options, params) \
+	planner(parse, query_string, cursor_options, params, NULL)
+#else
+#define compat_planner(parse, query_string, cursor_options, params) \
+	planner(parse, query_string, cursor_options, params)
+#endif
+
+/* 19: ShmemInitHash lost its initial-size argument (tables are fixed-size). */
+#if PG_VERSION_NUM >= 190000
+#define compat_shmem_init_hash(name, nelems, info, flags) \
+	ShmemInitHash(name, nelems, info, flags)
+#else
+#define compat_shmem_init_hash(name, nelems, info, flags) \
+	ShmemInitHash(name, nelems, nelems, info, flags)
+#endif
+
+/* 19: the lexer has no escape_string_warning to turn off (it no longer warns). */
+#if PG_VERSION_NUM >= 190000
+#define compat_scanner_quiet(extra) ((void) (extra))
+#else
+#define compat_scanner_quiet(extra) ((extra)->escape_string_warning = false)
+#endif
+
 /* 19: planner_hook and standard_planner take the EXPLAIN state, if any. */
 #if PG_VERSION_NUM >= 190000
 #define COMPAT_PLANNER_ARGS \
@@ -112,8 +173,14 @@ typedef JumbleState CompatJumbleState;
  */
 #if PG_VERSION_NUM >= 180000
 #define COMPAT_HAS_PLAN_ID 1
+#define compat_plan_id(stmt) ((uint64) (stmt)->planId)
+#define compat_set_plan_id(stmt, id) ((stmt)->planId = (int64) (id))
+#define compat_backend_plan_id(be) ((uint64) (be)->st_plan_id)
 #else
 #define COMPAT_HAS_PLAN_ID 0
+#define compat_plan_id(stmt) UINT64CONST(0)
+#define compat_set_plan_id(stmt, id) ((void) 0)
+#define compat_backend_plan_id(be) UINT64CONST(0)
 #endif
 
 /*
@@ -210,6 +277,13 @@ compat_ordering_op(Oid opno, Oid *opfamily, Oid *opcintype, bool *ascending)
  * PROC_QUEUE are gone).  Three walks, each "first when prev is NULL, else
  * the one after prev; NULL at the end".  Caller holds the partition locks.
  */
+/* 19: a waiting PGPROC's queue link is called waitLink. */
+#if PG_VERSION_NUM >= 190000
+#define COMPAT_PROC_WAIT_LINK waitLink
+#else
+#define COMPAT_PROC_WAIT_LINK links
+#endif
+
 #if PG_VERSION_NUM >= 160000
 static inline PROCLOCK *
 compat_proc_lock_next(PGPROC *proc, int partition, PROCLOCK *prev)
@@ -242,9 +316,10 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 
 	if (prev == NULL)
 		return dclist_is_empty(head) ? NULL :
-			dlist_container(PGPROC, links, dclist_head_node(head));
-	return dclist_has_next(head, &prev->links) ?
-		dlist_container(PGPROC, links, dclist_next_node(head, &prev->links)) : NULL;
+			dlist_container(PGPROC, COMPAT_PROC_WAIT_LINK, dclist_head_node(head));
+	return dclist_has_next(head, &prev->COMPAT_PROC_WAIT_LINK) ?
+		dlist_container(PGPROC, COMPAT_PROC_WAIT_LINK,
+						dclist_next_node(head, &prev->COMPAT_PROC_WAIT_LINK)) : NULL;
 }
 #else
 static inline PROCLOCK *
@@ -286,16 +361,32 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
  * 17: block I/O times are split into shared and local blocks (both times are
  * measured; 15 and 16 time shared and local reads together in blk_*_time).
  */
+/*
+ * The figures below exist from some release on.  Each COMPAT_HAS_* says
+ * whether this server has it (the views show NULL where it does not); the
+ * accessors read 0 there, so capture code needs no version test.
+ */
+
+/*
+ * 17: block I/O times are split into shared and local blocks (15 and 16
+ * time shared and local reads together in blk_*_time).
+ */
 #if PG_VERSION_NUM >= 170000
 #define COMPAT_HAS_SPLIT_BLK_TIME 1
+#define compat_shared_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->shared_blk_read_time)
+#define compat_shared_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->shared_blk_write_time)
+#define compat_local_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->local_blk_read_time)
+#define compat_local_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->local_blk_write_time)
 #define compat_blk_read_time(b) \
-	(INSTR_TIME_GET_MILLISEC((b)->shared_blk_read_time) + \
-	 INSTR_TIME_GET_MILLISEC((b)->local_blk_read_time))
+	(compat_shared_blk_read_time(b) + compat_local_blk_read_time(b))
 #define compat_blk_write_time(b) \
-	(INSTR_TIME_GET_MILLISEC((b)->shared_blk_write_time) + \
-	 INSTR_TIME_GET_MILLISEC((b)->local_blk_write_time))
+	(compat_shared_blk_write_time(b) + compat_local_blk_write_time(b))
 #else
 #define COMPAT_HAS_SPLIT_BLK_TIME 0
+#define compat_shared_blk_read_time(b) 0.0
+#define compat_shared_blk_write_time(b) 0.0
+#define compat_local_blk_read_time(b) 0.0
+#define compat_local_blk_write_time(b) 0.0
 #define compat_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_read_time)
 #define compat_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_write_time)
 #endif
@@ -303,8 +394,10 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 /* 17: JIT counts the time spent deforming tuples on its own. */
 #if PG_VERSION_NUM >= 170000
 #define COMPAT_HAS_JIT_DEFORM 1
+#define compat_jit_deform_ms(j) INSTR_TIME_GET_MILLISEC((j)->deform_counter)
 #else
 #define COMPAT_HAS_JIT_DEFORM 0
+#define compat_jit_deform_ms(j) 0.0
 #endif
 
 /*
@@ -313,9 +406,13 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
  */
 #if PG_VERSION_NUM >= 180000
 #define COMPAT_HAS_PARALLEL_WORKERS 1
+#define compat_parallel_workers_to_launch(estate) ((estate)->es_parallel_workers_to_launch)
+#define compat_parallel_workers_launched(estate) ((estate)->es_parallel_workers_launched)
 #define compat_wal_buffers_full(w) ((w)->wal_buffers_full)
 #else
 #define COMPAT_HAS_PARALLEL_WORKERS 0
+#define compat_parallel_workers_to_launch(estate) 0
+#define compat_parallel_workers_launched(estate) 0
 #define compat_wal_buffers_full(w) ((int64) 0)
 #endif
 

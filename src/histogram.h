@@ -42,7 +42,8 @@ timing_add(int64 n, double ms, double *total, double *min, double *max,
 	double		old_mean = *mean;
 
 	*total += ms;
-	if (n == 1 || ms < *min)
+	/* max == 0: the first sample since min and max were reset */
+	if (n == 1 || *max == 0 || ms < *min)
 		*min = ms;
 	if (n == 1 || ms > *max)
 		*max = ms;

@@ -15,6 +15,7 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
@@ -43,7 +44,7 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-static get_relation_info_hook_type prev_get_relation_info = NULL;
+static compat_relinfo_hook_type prev_relation_info = NULL;
 
 /* Current nesting depth of ExecutorRun, ExecutorFinish and ProcessUtility. */
 static int	exec_nesting = 0;
@@ -88,6 +89,9 @@ measure_stop(Measure *m, StoreSample *smp)
 	smp->walusage = &m->walusage;
 	smp->bucket = hist_bucket(smp->ms);
 	smp->planid = 0;
+	smp->jit = NULL;
+	smp->parallel_workers_to_launch = smp->parallel_workers_launched = 0;
+	smp->plan_origin = 0;
 }
 
 /* Is a statement at this nesting level tracked? */
@@ -140,13 +144,20 @@ static void
 latdiag_post_parse_analyze(ParseState *pstate, Query *query,
 						   CompatJumbleState *jstate)
 {
+	uint64		core_queryid = query->queryId;	/* before others change it */
+
 	if (prev_post_parse_analyze_hook)
 		prev_post_parse_analyze_hook(pstate, query, jstate);
 
-	if (query->queryId == UINT64CONST(0) || !tracked(exec_nesting))
+	if (core_queryid == UINT64CONST(0) || !tracked(exec_nesting))
 		return;
 	if (query->utilityStmt &&
 		(!latdiag_track_utility || utility_wraps_prepared(query->utilityStmt)))
+		return;
+	if (query->utilityStmt && !COMPAT_UTILITY_ID_IS_TEXT_HASH)
+		utility_query_id_note(pstate->p_sourcetext, query->stmt_location,
+							  query->stmt_len, core_queryid);
+	if (query->queryId == UINT64CONST(0))
 		return;
 
 	store_note_parse(query->queryId, exec_nesting == 0, pstate->p_sourcetext,
@@ -167,8 +178,13 @@ latdiag_planner(COMPAT_PLANNER_ARGS)
 	if (!latdiag_track_planning)
 	{
 		if (prev_planner_hook)
-			return prev_planner_hook(COMPAT_PLANNER_PASS);
-		return standard_planner(COMPAT_PLANNER_PASS);
+			result = prev_planner_hook(COMPAT_PLANNER_PASS);
+		else
+			result = standard_planner(COMPAT_PLANNER_PASS);
+		if (COMPAT_HAS_PLAN_ID && parse->queryId != UINT64CONST(0) &&
+			tracked(exec_nesting))
+			plan_id_publish(result);
+		return result;
 	}
 
 	measure = query_string && parse->queryId != UINT64CONST(0) &&
@@ -198,6 +214,9 @@ latdiag_planner(COMPAT_PLANNER_ARGS)
 		(void) store_record(parse->queryId, exec_nesting == 0, STORE_PLAN, &smp,
 							query_string, parse->stmt_location, parse->stmt_len);
 	}
+	if (COMPAT_HAS_PLAN_ID && parse->queryId != UINT64CONST(0) &&
+		tracked(exec_nesting + plan_nesting))
+		plan_id_publish(result);
 	return result;
 }
 
@@ -289,7 +308,14 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		smp.bufusage = &qi->bufusage;
 		smp.walusage = &qi->walusage;
 		smp.bucket = hist_bucket(smp.ms);
-		smp.planid = plan_id(queryDesc->plannedstmt);
+		smp.planid = plan_id_of(queryDesc->plannedstmt);
+		smp.jit = queryDesc->estate->es_jit ? &queryDesc->estate->es_jit->instr : NULL;
+		smp.parallel_workers_to_launch =
+			compat_parallel_workers_to_launch(queryDesc->estate);
+		smp.parallel_workers_launched =
+			compat_parallel_workers_launched(queryDesc->estate);
+		smp.plan_origin = compat_plan_is_generic(queryDesc->plannedstmt) ? 1 :
+			compat_plan_is_custom(queryDesc->plannedstmt) ? 2 : 0;
 
 		previous_planid =
 			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
@@ -366,7 +392,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	/*
 	 * pg_stat_statements zeroes a utility statement's queryId when its hook
-	 * runs before ours; the id is a hash of the text, so compute it again.
+	 * runs before ours: find the id core gave it (normalize.h).
 	 */
 	if (queryid == UINT64CONST(0) && queryString && IsQueryIdEnabled())
 		queryid = utility_query_id(queryString, pstmt->stmt_location,
@@ -407,13 +433,12 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 /* Index advice: hypothetical indexes, only while the advisor plans. */
 static void
-latdiag_get_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-						  RelOptInfo *rel)
+latdiag_relation_info(COMPAT_RELINFO_ARGS)
 {
-	if (prev_get_relation_info)
-		prev_get_relation_info(root, relid, inhparent, rel);
+	if (prev_relation_info)
+		prev_relation_info(COMPAT_RELINFO_PASS);
 	if (advisor_whatif_active)
-		advisor_relation_info(root, relid, inhparent, rel);
+		advisor_relation_info(COMPAT_RELINFO_PASS);
 }
 
 /* Install every hook, saving the previous ones. */
@@ -438,6 +463,6 @@ hooks_install(void)
 	ExecutorEnd_hook = latdiag_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = latdiag_ProcessUtility;
-	prev_get_relation_info = get_relation_info_hook;
-	get_relation_info_hook = latdiag_get_relation_info;
+	prev_relation_info = COMPAT_RELINFO_HOOK;
+	COMPAT_RELINFO_HOOK = latdiag_relation_info;
 }

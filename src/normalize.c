@@ -47,7 +47,7 @@ constant_locations(const char *query, CompatJumbleState *jstate)
 		qsort(locs, n, sizeof(LocationLen), location_cmp);
 
 	scanner = scanner_init(query, &extra, &ScanKeywords, ScanKeywordTokens);
-	extra.escape_string_warning = false;	/* lexing again must not warn */
+	compat_scanner_quiet(&extra);	/* lexing again must not warn */
 
 	for (int i = 0; i < n; i++)
 	{
@@ -128,13 +128,49 @@ normalize_query(const char *query, int loc, int *len, CompatJumbleState *jstate)
 	return out;
 }
 
-/* See normalize.h; the formula is core's compute_utility_query_id(). */
-uint64
-utility_query_id(const char *query, int loc, int len)
+/*
+ * The ids core gave the last few utility statements at parse analysis, by a
+ * hash of their text: from 16 on core jumbles a utility statement's parse
+ * tree, which ProcessUtility no longer has.
+ */
+#define UTILITY_MEMO_SIZE 8
+static struct
+{
+	uint64		text_hash;
+	uint64		queryid;
+}			utility_memo[UTILITY_MEMO_SIZE];
+static int	utility_memo_next = 0;
+
+/* The hash of a statement's text; core's compute_utility_query_id() in 15. */
+static uint64
+statement_text_hash(const char *query, int loc, int len)
 {
 	const char *sql = CleanQuerytext(query, &loc, &len);
 	uint64		id;
 
 	id = DatumGetUInt64(hash_any_extended((const unsigned char *) sql, len, 0));
 	return id != UINT64CONST(0) ? id : UINT64CONST(2);
+}
+
+/* See normalize.h. */
+void
+utility_query_id_note(const char *query, int loc, int len, uint64 queryid)
+{
+	utility_memo[utility_memo_next].text_hash = statement_text_hash(query, loc, len);
+	utility_memo[utility_memo_next].queryid = queryid;
+	utility_memo_next = (utility_memo_next + 1) % UTILITY_MEMO_SIZE;
+}
+
+/* See normalize.h. */
+uint64
+utility_query_id(const char *query, int loc, int len)
+{
+	uint64		h = statement_text_hash(query, loc, len);
+
+	for (int i = 0; i < UTILITY_MEMO_SIZE; i++)
+	{
+		if (utility_memo[i].text_hash == h && utility_memo[i].queryid != 0)
+			return utility_memo[i].queryid;
+	}
+	return COMPAT_UTILITY_ID_IS_TEXT_HASH ? h : UINT64CONST(0);
 }

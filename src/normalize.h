@@ -16,9 +16,13 @@ extern char *normalize_query(const char *query, int loc, int *len,
 							 CompatJumbleState *jstate);
 
 /*
- * The core query identifier of a utility statement (a hash of its text, as
- * PostgreSQL 15 computes it), for when another extension zeroed it.
+ * The core query identifier of a utility statement, for when another
+ * extension (pg_stat_statements) zeroed it before our ProcessUtility hook:
+ * the id core gave it at parse analysis (noted there), else, where core
+ * hashes a utility statement's text (15), that hash; 0 if unknown.
  */
+extern void utility_query_id_note(const char *query, int loc, int len,
+								  uint64 queryid);
 extern uint64 utility_query_id(const char *query, int loc, int len);
 
 #endif

@@ -271,6 +271,27 @@ plan_id(PlannedStmt *stmt)
 }
 
 /*
+ * From 18 on, give a new plan latdiag's id in PlannedStmt.planId, which core
+ * then reports for the running statement (latdiag_lock_tree shows it).  A
+ * module that set one first keeps its own.
+ */
+void
+plan_id_publish(PlannedStmt *stmt)
+{
+	if (COMPAT_HAS_PLAN_ID && compat_plan_id(stmt) == 0)
+		compat_set_plan_id(stmt, plan_id(stmt));
+}
+
+/* The plan's id: the one published at planning, else computed now. */
+uint64
+plan_id_of(PlannedStmt *stmt)
+{
+	uint64		id = compat_plan_id(stmt);
+
+	return id != 0 ? id : plan_id(stmt);
+}
+
+/*
  * EXPLAIN of an executed statement, in the executor's memory: the plan only
  * (COSTS OFF) or, when analyze, with the actual rows, buffers and timings the
  * instrumentation collected.  Returns palloc'd text without a final newline.

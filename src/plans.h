@@ -48,6 +48,8 @@ typedef struct PlanChangeRow
 } PlanChangeRow;
 
 extern uint64 plan_id(PlannedStmt *stmt);
+extern void plan_id_publish(PlannedStmt *stmt);
+extern uint64 plan_id_of(PlannedStmt *stmt);
 extern char *plan_explain(QueryDesc *queryDesc, bool analyze, int format,
 						  int *len);
 

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "jit/jit.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 
@@ -27,7 +28,7 @@
 #include "table.h"
 
 #define STORE_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag.stat"
-#define STORE_FILE_VERSION	1
+#define STORE_FILE_VERSION	2	/* 2: the counters of version 1.4 */
 #define USAGE_EXEC			1.0		/* usage added per call */
 
 static TableDef store_def;
@@ -157,10 +158,33 @@ store_note_parse(uint64 queryid, bool toplevel, const char *query, int loc,
 	if (d != NULL)
 	{
 		if (d->c.first_seen == 0)
-			d->c.first_seen = d->c.last_seen = GetCurrentTimestamp();
+			d->c.first_seen = d->c.last_seen = d->c.minmax_stats_since =
+				GetCurrentTimestamp();
 		table_unlock(store, d, 0);
 	}
 	pfree(text);
+}
+
+/* Add what JIT did for one execution (as pg_stat_statements counts it). */
+static void
+jit_add(StoreCounters *c, const JitInstrumentation *j)
+{
+	double		deform = compat_jit_deform_ms(j);
+
+	c->jit_functions += j->created_functions;
+	c->jit_generation_time += INSTR_TIME_GET_MILLISEC(j->generation_counter);
+	if (deform > 0)
+		c->jit_deform_count++;
+	c->jit_deform_time += deform;
+	if (INSTR_TIME_GET_MILLISEC(j->inlining_counter) > 0)
+		c->jit_inlining_count++;
+	c->jit_inlining_time += INSTR_TIME_GET_MILLISEC(j->inlining_counter);
+	if (INSTR_TIME_GET_MILLISEC(j->optimization_counter) > 0)
+		c->jit_optimization_count++;
+	c->jit_optimization_time += INSTR_TIME_GET_MILLISEC(j->optimization_counter);
+	if (INSTR_TIME_GET_MILLISEC(j->emission_counter) > 0)
+		c->jit_emission_count++;
+	c->jit_emission_time += INSTR_TIME_GET_MILLISEC(j->emission_counter);
 }
 
 /*
@@ -205,12 +229,30 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		c->temp_blks_written += b->temp_blks_written;
 		c->blk_read_time += compat_blk_read_time(b);
 		c->blk_write_time += compat_blk_write_time(b);
+		c->temp_blk_read_time += INSTR_TIME_GET_MILLISEC(b->temp_blk_read_time);
+		c->temp_blk_write_time += INSTR_TIME_GET_MILLISEC(b->temp_blk_write_time);
+		c->shared_blk_read_time += compat_shared_blk_read_time(b);
+		c->shared_blk_write_time += compat_shared_blk_write_time(b);
+		c->local_blk_read_time += compat_local_blk_read_time(b);
+		c->local_blk_write_time += compat_local_blk_write_time(b);
 	}
 	if (smp->walusage)
 	{
 		c->wal_records += smp->walusage->wal_records;
 		c->wal_fpi += smp->walusage->wal_fpi;
 		c->wal_bytes += smp->walusage->wal_bytes;
+		c->wal_buffers_full += compat_wal_buffers_full(smp->walusage);
+	}
+	if (kind == STORE_EXEC)
+	{
+		if (smp->jit)
+			jit_add(c, smp->jit);
+		c->parallel_workers_to_launch += smp->parallel_workers_to_launch;
+		c->parallel_workers_launched += smp->parallel_workers_launched;
+		if (smp->plan_origin == 1)
+			c->generic_plan_calls++;
+		else if (smp->plan_origin == 2)
+			c->custom_plan_calls++;
 	}
 	c->last_seen = GetCurrentStatementStartTimestamp();
 	return previous_planid;
@@ -245,7 +287,7 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 		if (d == NULL)
 			return 0;
 		if (d->c.first_seen == 0)
-			d->c.first_seen = GetCurrentTimestamp();
+			d->c.first_seen = d->c.minmax_stats_since = GetCurrentTimestamp();
 	}
 	previous_planid = accumulate(d, kind, smp);
 	if (kind == STORE_EXEC)
@@ -375,4 +417,24 @@ void
 store_reset(Oid userid, Oid dbid, uint64 queryid)
 {
 	(void) table_reset(store, userid, dbid, queryid);
+}
+
+/* TableUpdateFn: forget an entry's minimum and maximum times. */
+static void
+reset_minmax(void *data, void *arg)
+{
+	StoreCounters *c = &((StoreData *) data)->c;
+
+	c->min_exec = c->max_exec = 0;
+	c->min_plan = c->max_plan = 0;
+	c->minmax_stats_since = *(TimestampTz *) arg;
+}
+
+/* Forget the minimum and maximum times of the matching entries; 0 = any. */
+void
+store_reset_minmax(Oid userid, Oid dbid, uint64 queryid)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	(void) table_update(store, userid, dbid, queryid, reset_minmax, &now);
 }

@@ -55,6 +55,29 @@ typedef struct StoreCounters
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	uint64		last_planid;	/* plan of the last execution */
+	/* version 1.4: as pg_stat_statements counts them (see compat.h) */
+	double		temp_blk_read_time;
+	double		temp_blk_write_time;
+	double		shared_blk_read_time;	/* 17 and later */
+	double		shared_blk_write_time;
+	double		local_blk_read_time;
+	double		local_blk_write_time;
+	int64		jit_functions;
+	double		jit_generation_time;
+	int64		jit_inlining_count;
+	double		jit_inlining_time;
+	int64		jit_optimization_count;
+	double		jit_optimization_time;
+	int64		jit_emission_count;
+	double		jit_emission_time;
+	int64		jit_deform_count;	/* 17 and later */
+	double		jit_deform_time;
+	int64		parallel_workers_to_launch; /* 18 and later */
+	int64		parallel_workers_launched;
+	int64		wal_buffers_full;
+	int64		generic_plan_calls; /* 19 and later */
+	int64		custom_plan_calls;
+	TimestampTz minmax_stats_since; /* min/max times reset then */
 } StoreCounters;
 
 /* A consistent copy of one entry, as the views read it. */
@@ -77,6 +100,10 @@ typedef struct StoreSample
 	const WalUsage *walusage;	/* may be NULL */
 	int			bucket;			/* executions: hist_bucket(ms) */
 	uint64		planid;			/* executions: the plan's id */
+	const struct JitInstrumentation *jit;	/* executions: may be NULL */
+	int			parallel_workers_to_launch; /* executions */
+	int			parallel_workers_launched;
+	int8		plan_origin;	/* executions: 1 generic, 2 custom, else 0 */
 } StoreSample;
 
 typedef enum StoreSampleKind
@@ -112,5 +139,6 @@ extern bool store_histogram(uint64 queryid, bool all_users, Oid reader,
 extern void store_info(int64 *entries, int64 *evictions, int64 *truncated,
 					   TimestampTz *stats_reset, Size *shmem);
 extern void store_reset(Oid userid, Oid dbid, uint64 queryid);
+extern void store_reset_minmax(Oid userid, Oid dbid, uint64 queryid);
 
 #endif

@@ -57,6 +57,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "table.h"
 
 #define USAGE_DECAY			0.99	/* decay factor per eviction pass */
@@ -263,8 +264,8 @@ table_attach(const TableDef *def)
 	info.keysize = def->key_size;
 	info.entrysize = t->hash_entry_size;
 	snprintf(name, sizeof(name), "%s hash", def->name);
-	t->hash = ShmemInitHash(name, def->max_entries, def->max_entries,
-							&info, HASH_ELEM | HASH_BLOBS);
+	t->hash = compat_shmem_init_hash(name, def->max_entries, &info,
+									 HASH_ELEM | HASH_BLOBS);
 
 	LWLockRelease(AddinShmemInitLock);
 
@@ -640,6 +641,38 @@ table_match_prefix(const void *key, void *arg)
 	return (m->userid == InvalidOid || k->userid == m->userid) &&
 		(m->dbid == InvalidOid || k->dbid == m->dbid) &&
 		(m->queryid == 0 || k->queryid == m->queryid);
+}
+
+/*
+ * Change the data of the entries whose key starts with (userid, dbid,
+ * queryid), 0 meaning any, in place: update runs under the table's shared
+ * lock and the entry's spinlock, so it must be short and allocation-free.
+ */
+int
+table_update(Table *t, Oid userid, Oid dbid, uint64 queryid,
+			 TableUpdateFn update, void *arg)
+{
+	TableKeyPrefix m = {userid, dbid, queryid};
+	HASH_SEQ_STATUS seq;
+	void	   *e;
+	int			n = 0;
+
+	LWLockAcquire(t->shared->lock, LW_SHARED);
+	hash_seq_init(&seq, t->hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		TableSlot  *s;
+
+		if (!table_match_prefix(e, &m))
+			continue;
+		s = SLOT(t, hash_entry_payload(t, e)->slot);
+		SpinLockAcquire(&s->mutex);
+		update(SLOT_DATA(t, s), arg);
+		SpinLockRelease(&s->mutex);
+		n++;
+	}
+	LWLockRelease(t->shared->lock);
+	return n;
 }
 
 /*

@@ -62,6 +62,11 @@ extern void table_stats(Table *t, int64 *entries, int64 *evictions,
 						int64 *truncated, TimestampTz *stats_reset);
 extern bool table_reset(Table *t, Oid userid, Oid dbid, uint64 queryid);
 
+/* Called by table_update for each matching entry, under its spinlock. */
+typedef void (*TableUpdateFn) (void *data, void *arg);
+extern int	table_update(Table *t, Oid userid, Oid dbid, uint64 queryid,
+						 TableUpdateFn update, void *arg);
+
 /* persistence while running */
 extern int	table_checkpoint_all(void);
 

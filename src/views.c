@@ -16,8 +16,10 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
@@ -36,6 +38,7 @@ PG_FUNCTION_INFO_V1(latdiag_latency_histogram);
 PG_FUNCTION_INFO_V1(latdiag_info);
 PG_FUNCTION_INFO_V1(latdiag_reset_all);
 PG_FUNCTION_INFO_V1(latdiag_reset);
+PG_FUNCTION_INFO_V1(latdiag_reset_minmax);
 PG_FUNCTION_INFO_V1(latdiag_plans);
 PG_FUNCTION_INFO_V1(latdiag_plan_changes);
 PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
@@ -44,6 +47,7 @@ PG_FUNCTION_INFO_V1(latdiag_seq_scans);
 PG_FUNCTION_INFO_V1(latdiag_n_plus_one);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
+PG_FUNCTION_INFO_V1(latdiag_backend_plans);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -53,7 +57,7 @@ typedef struct QueryInfo
 	char	   *text;			/* normalized text, NULL if not in the store */
 } QueryInfo;
 
-#define QUERIES_COLS 44		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1 */
+#define QUERIES_COLS 67		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
 
 /* May the current user see every user's texts? */
 static bool
@@ -68,6 +72,28 @@ put_queryid(Datum *values, bool *nulls, int *i, uint64 queryid, bool visible)
 {
 	if (visible)
 		values[*i] = Int64GetDatumFast((int64) queryid);
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
+/* A counter the server has from some release on (compat.h), else NULL. */
+static inline void
+put_int_if(Datum *values, bool *nulls, int *i, int64 v, bool server_has_it)
+{
+	if (server_has_it)
+		values[*i] = Int64GetDatumFast(v);
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
+/* The same for a time in milliseconds. */
+static inline void
+put_float_if(Datum *values, bool *nulls, int *i, double v, bool server_has_it)
+{
+	if (server_has_it)
+		values[*i] = Float8GetDatumFast(v);
 	else
 		nulls[*i] = true;
 	(*i)++;
@@ -304,6 +330,30 @@ latdiag_queries(PG_FUNCTION_ARGS)
 			values[i++] = Int64GetDatumFast(lt ? lt->waits : (int64) 0);
 			values[i++] = Float8GetDatumFast(lt ? lt->total_ms : 0.0);
 		}
+		/* 1.4: pg_stat_statements' counters; NULL where the server has none */
+		values[i++] = Float8GetDatumFast(c->temp_blk_read_time);
+		values[i++] = Float8GetDatumFast(c->temp_blk_write_time);
+		put_float_if(values, nulls, &i, c->shared_blk_read_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		put_float_if(values, nulls, &i, c->shared_blk_write_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		put_float_if(values, nulls, &i, c->local_blk_read_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		put_float_if(values, nulls, &i, c->local_blk_write_time, COMPAT_HAS_SPLIT_BLK_TIME);
+		values[i++] = Int64GetDatumFast(c->jit_functions);
+		values[i++] = Float8GetDatumFast(c->jit_generation_time);
+		values[i++] = Int64GetDatumFast(c->jit_inlining_count);
+		values[i++] = Float8GetDatumFast(c->jit_inlining_time);
+		values[i++] = Int64GetDatumFast(c->jit_optimization_count);
+		values[i++] = Float8GetDatumFast(c->jit_optimization_time);
+		values[i++] = Int64GetDatumFast(c->jit_emission_count);
+		values[i++] = Float8GetDatumFast(c->jit_emission_time);
+		put_int_if(values, nulls, &i, c->jit_deform_count, COMPAT_HAS_JIT_DEFORM);
+		put_float_if(values, nulls, &i, c->jit_deform_time, COMPAT_HAS_JIT_DEFORM);
+		values[i++] = TimestampTzGetDatum(c->first_seen);
+		values[i++] = TimestampTzGetDatum(c->minmax_stats_since);
+		put_int_if(values, nulls, &i, c->parallel_workers_to_launch, COMPAT_HAS_PARALLEL_WORKERS);
+		put_int_if(values, nulls, &i, c->parallel_workers_launched, COMPAT_HAS_PARALLEL_WORKERS);
+		put_int_if(values, nulls, &i, c->wal_buffers_full, COMPAT_HAS_PARALLEL_WORKERS);
+		put_int_if(values, nulls, &i, c->generic_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
+		put_int_if(values, nulls, &i, c->custom_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -470,6 +520,29 @@ latdiag_reset(PG_FUNCTION_ARGS)
 	require_reset_args(fcinfo, "latdiag_reset",
 					   "Pass 0 to match any value, or call latdiag_reset() to reset everything.");
 	reset_every_store(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	PG_RETURN_VOID();
+}
+
+/*
+ * latdiag_reset(userid, dbid, queryid, minmax_only): as the three-argument
+ * form, or with minmax_only only forget the matching statements' minimum and
+ * maximum times (minmax_stats_since tells since when they count), as
+ * pg_stat_statements_reset(..., minmax_only) does.
+ */
+Datum
+latdiag_reset_minmax(PG_FUNCTION_ARGS)
+{
+	store_require_ready();
+	require_reset_args(fcinfo, "latdiag_reset",
+					   "Pass 0 to match any value, or call latdiag_reset() to reset everything.");
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("latdiag_reset: minmax_only must not be NULL")));
+	if (PG_GETARG_BOOL(3))
+		store_reset_minmax(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
+	else
+		reset_every_store(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
 }
 
@@ -1005,4 +1078,42 @@ latdiag_lock_waits_reset(PG_FUNCTION_ARGS)
 	require_reset_args(fcinfo, "latdiag_lock_waits_reset", "Pass 0 to match any value.");
 	locks_reset(PG_GETARG_OID(0), PG_GETARG_OID(1), (uint64) PG_GETARG_INT64(2));
 	PG_RETURN_VOID();
+}
+
+/*
+ * SRF: the plan id core reports for each backend's running statement (18 and
+ * later, where latdiag sets it: the id of latdiag_plans), NULL where the
+ * server has none or the reader may not see that backend's statement.
+ */
+Datum
+latdiag_backend_plans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	int			nbe;
+
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	nbe = pgstat_fetch_stat_numbackends();
+	for (int b = 1; b <= nbe; b++)
+	{
+		LocalPgBackendStatus *l = compat_local_beentry(b);
+		PgBackendStatus *be = l ? &l->backendStatus : NULL;
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+		uint64		planid;
+
+		if (be == NULL || be->st_procpid == 0)
+			continue;
+		planid = compat_backend_plan_id(be);
+		values[0] = Int32GetDatum(be->st_procpid);
+		if (COMPAT_HAS_PLAN_ID && planid != 0 &&
+			(sees_all || has_privs_of_role(reader, be->st_userid)))
+			values[1] = Int64GetDatum((int64) planid);
+		else
+			nulls[1] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -7,8 +7,8 @@
 # As root (it installs packages).  Steps:
 #   1. apt-get installs what the build needs, if missing (debhelper, dpkg-dev,
 #      postgresql-server-dev-all, libpq-dev, postgresql-MAJOR).  The versions
-#      agree: default_version in postgres_latdiag.control (1.3), debian/changelog
-#      and META.json (1.3.0); MAJOR is in debian/pgversions and supported by
+#      agree: default_version in postgres_latdiag.control (e.g. 1.4), debian/changelog
+#      and META.json (e.g. 1.4.0); MAJOR is in debian/pgversions and supported by
 #      postgresql-common here.
 #   2. The tree (tracked and untracked-but-not-ignored files, no .git) is
 #      copied to a temporary directory and built there with

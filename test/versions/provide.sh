@@ -278,6 +278,9 @@ for flag in sorted(f for f in flags if not known(f)):
     text = re.sub(r"(?<=\s)" + re.escape(flag) + r"(?=\s)", "", text)
 open(path, "w").write(text)
 PY
+	# ... and the C23 typeof_unqual it has (copyObject then returns void *).
+	sed -i 's|^#define HAVE_TYPEOF_UNQUAL 1|/* #undef HAVE_TYPEOF_UNQUAL (Debian 12 gcc) */|' \
+		"$root/usr/include/postgresql/19/server/pg_config.h"
 	write_pg_config "$dir/pg_config" \
 		"version=PostgreSQL 19rc1" \
 		"bindir=\$here/install/bin" \

@@ -1,0 +1,153 @@
+/* postgres_latdiag--1.3--1.4.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION postgres_latdiag UPDATE TO '1.4'" to load this file. \quit
+
+-- latdiag_queries gains the counters pg_stat_statements has on the server's
+-- version: temp block times and JIT (15), shared/local block times, JIT
+-- deforming, stats_since and minmax_stats_since (17), parallel workers and
+-- wal_buffers_full (18), generic and custom plan calls (19).  Where the
+-- server has no such figure the column is NULL.
+DROP VIEW latdiag_queries;
+DROP FUNCTION latdiag_queries(boolean);
+CREATE FUNCTION latdiag_queries(IN showtext boolean DEFAULT true,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel bool,
+    OUT queryid bigint,
+    OUT query text,
+    OUT query_truncated bool,
+    OUT calls int8,
+    OUT rows int8,
+    OUT total_exec_time float8,
+    OUT min_exec_time float8,
+    OUT max_exec_time float8,
+    OUT mean_exec_time float8,
+    OUT stddev_exec_time float8,
+    OUT p50_exec_time float8,
+    OUT p90_exec_time float8,
+    OUT p95_exec_time float8,
+    OUT p99_exec_time float8,
+    OUT p999_exec_time float8,
+    OUT plans int8,
+    OUT total_plan_time float8,
+    OUT min_plan_time float8,
+    OUT max_plan_time float8,
+    OUT mean_plan_time float8,
+    OUT stddev_plan_time float8,
+    OUT shared_blks_hit int8,
+    OUT shared_blks_read int8,
+    OUT shared_blks_dirtied int8,
+    OUT shared_blks_written int8,
+    OUT local_blks_hit int8,
+    OUT local_blks_read int8,
+    OUT local_blks_dirtied int8,
+    OUT local_blks_written int8,
+    OUT temp_blks_read int8,
+    OUT temp_blks_written int8,
+    OUT blk_read_time float8,
+    OUT blk_write_time float8,
+    OUT wal_records int8,
+    OUT wal_fpi int8,
+    OUT wal_bytes numeric,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz,
+    OUT plan_count int8,
+    OUT lock_waits int8,
+    OUT lock_wait_time float8,
+    OUT temp_blk_read_time float8,
+    OUT temp_blk_write_time float8,
+    OUT shared_blk_read_time float8,
+    OUT shared_blk_write_time float8,
+    OUT local_blk_read_time float8,
+    OUT local_blk_write_time float8,
+    OUT jit_functions int8,
+    OUT jit_generation_time float8,
+    OUT jit_inlining_count int8,
+    OUT jit_inlining_time float8,
+    OUT jit_optimization_count int8,
+    OUT jit_optimization_time float8,
+    OUT jit_emission_count int8,
+    OUT jit_emission_time float8,
+    OUT jit_deform_count int8,
+    OUT jit_deform_time float8,
+    OUT stats_since timestamptz,
+    OUT minmax_stats_since timestamptz,
+    OUT parallel_workers_to_launch int8,
+    OUT parallel_workers_launched int8,
+    OUT wal_buffers_full int8,
+    OUT generic_plan_calls int8,
+    OUT custom_plan_calls int8
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_queries'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW latdiag_queries AS
+  SELECT * FROM latdiag_queries(true);
+GRANT SELECT ON latdiag_queries TO PUBLIC;
+
+-- Forget only the minimum and maximum times (as pg_stat_statements_reset's
+-- minmax_only), or everything matching, as the three-argument form.
+CREATE FUNCTION latdiag_reset(userid oid, dbid oid, queryid bigint, minmax_only boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'latdiag_reset_minmax'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL SAFE;
+REVOKE ALL ON FUNCTION latdiag_reset(oid, oid, bigint, boolean) FROM PUBLIC;
+
+-- The plan id core reports for each backend's running statement (18 and
+-- later; latdiag sets it to the id latdiag_plans shows), NULL elsewhere.
+CREATE FUNCTION latdiag_backend_plans(OUT pid int4, OUT planid bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_backend_plans'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+GRANT EXECUTE ON FUNCTION latdiag_backend_plans() TO PUBLIC;
+
+-- latdiag_lock_tree gains the plan id of each waiting and blocking statement
+DROP VIEW latdiag_lock_tree;
+CREATE VIEW latdiag_lock_tree AS
+WITH RECURSIVE
+waiter AS (
+  SELECT a.pid, b.blocker
+    FROM pg_stat_activity a,
+         LATERAL unnest(pg_blocking_pids(a.pid)) AS b(blocker)
+   WHERE a.wait_event_type = 'Lock'
+),
+awaited AS (
+  SELECT DISTINCT ON (pid) pid, locktype, mode, relation, waitstart
+    FROM pg_locks
+   WHERE NOT granted
+   ORDER BY pid, waitstart
+),
+tree AS (
+  SELECT h.blocker AS pid, NULL::int4 AS blocked_by, 0 AS depth,
+         ARRAY[h.blocker] AS path
+    FROM (SELECT DISTINCT blocker FROM waiter w
+           WHERE NOT EXISTS (SELECT 1 FROM waiter w2 WHERE w2.pid = w.blocker)) h
+  UNION ALL
+  SELECT w.pid, w.blocker, t.depth + 1, t.path || w.pid
+    FROM tree t JOIN waiter w ON w.blocker = t.pid
+   WHERE w.pid <> ALL (t.path)
+)
+SELECT t.depth,
+       t.path,
+       repeat('    ', t.depth) || t.pid::text AS tree,
+       t.pid,
+       t.blocked_by,
+       CASE WHEN t.pid = 0 THEN 'prepared transaction' ELSE a.state END AS state,
+       l.locktype AS wait_locktype,
+       l.mode AS wait_mode,
+       l.relation::regclass AS wait_relation,
+       extract(epoch FROM (clock_timestamp() - l.waitstart)) * 1000 AS wait_time,
+       extract(epoch FROM (clock_timestamp() - a.xact_start)) * 1000 AS xact_age,
+       a.usename,
+       a.application_name,
+       a.query_id AS queryid,
+       a.query,
+       p.planid
+  FROM tree t
+  LEFT JOIN pg_stat_activity a ON a.pid = t.pid
+  LEFT JOIN latdiag_backend_plans() p ON p.pid = t.pid
+  LEFT JOIN awaited l ON l.pid = t.pid AND t.depth > 0
+ ORDER BY t.path;
+GRANT SELECT ON latdiag_lock_tree TO PUBLIC;

@@ -268,8 +268,12 @@ run_version() {
 			if grep -Eq "^${rel//./\\.} \.+ ok( |$)" "$W/phase_tap.log"; then
 				tp=$((tp + 1))
 				# Subtests skipped inside a passing file ("ok 12 # skip why").
-				n=$(grep -Ec '^ok [0-9]+ # skip' "$W/tmp_check/log/regress_log_$name" 2>/dev/null)
-				[ "${n:-0}" -gt 0 ] && partial+=("$name ($n)")
+				# (Lines of 16 and later start with "[time](elapsed) ".)
+				n=$(sed -nE 's/^(\[[0-9:.]+\]\([0-9.]+s\) )?ok [0-9]+ # skip ?(.*)$/\2/p' \
+					"$W/tmp_check/log/regress_log_$name" 2>/dev/null)
+				if [ -n "$n" ]; then
+					partial+=("  $name: $(wc -l <<<"$n") subtests skipped: $(head -n 1 <<<"$n")")
+				fi
 			elif grep -Eq "^${rel//./\\.} \.+ skipped:" "$W/phase_tap.log"; then
 				ts=$((ts + 1))
 			else
@@ -291,7 +295,7 @@ run_version() {
 	local skips
 	skips=$(sed -nE 's#^test/t/([^ ]+)\.pl \.+ skipped: (.*)$#  \1: \2#p' "$W/phase_tap.log" 2>/dev/null)
 	if [ ${#partial[@]} -gt 0 ]; then
-		skips+="${skips:+$'\n'}  subtests skipped in: $(printf '%s, ' "${partial[@]}" | sed 's/, $//')"
+		skips+="${skips:+$'\n'}$(printf '%s\n' "${partial[@]}")"
 	fi
 	NOTE[$V]=$skips
 	if [ $vfailed -eq 0 ]; then

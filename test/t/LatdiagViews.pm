@@ -56,7 +56,8 @@ sub latdiag_read_all
 }
 
 # The whole content of every view and argument-free set-returning function of
-# the extension (found in the catalog): one line "name: md5 of its rows" each.
+# the extension (found in the catalog), but latdiag_backend_plans() (the
+# statements running now): one line "name: md5 of its rows" each.
 # Read with capture off for the session, so reading changes nothing.
 sub latdiag_dump
 {
@@ -72,7 +73,9 @@ SELECT string_agg(src, ' ' ORDER BY src) FROM (
   SELECT quote_ident(p.proname) || '()' FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
    WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
-     AND p.proretset AND p.pronargs = p.pronargdefaults) s},
+     AND p.proretset AND p.pronargs = p.pronargdefaults
+     -- what the sessions run right now, not stored statistics
+     AND p.proname <> 'latdiag_backend_plans') s},
 		connstr => $connstr);
 	my $sql = join("\nUNION ALL ",
 		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $_ t" }

@@ -867,7 +867,7 @@ scrape_server(ExpServer *s, char **err)
 				other_count,
 				other_ms;
 	char		qid[32];
-	Stmt	   *other_lock;
+	Stmt	   *other_lock = NULL;
 
 	if (!ensure_connected(s, err))
 		return false;
@@ -1057,6 +1057,7 @@ scrape_server(ExpServer *s, char **err)
 	return true;
 
 broken:
+	free(other_lock);
 	if (st)
 	{
 		for (i = 0; i < n; i++)

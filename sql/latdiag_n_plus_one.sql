@@ -49,9 +49,9 @@ SELECT format('SELECT name FROM np_products WHERE id = %s', g) FROM generate_ser
 SELECT count(*) AS reported FROM latdiag_n_plus_one;
 SET latdiag.n_plus_one_min_time = 0;
 
--- ... and so is a statement that runs once per execution of the one before
--- it (a request running the same two statements again and again): only the
--- first, run once per row of the generating query, is a loop
+-- ... two relations per row (the user of each order, then its items): two
+-- loops with one parent, the query whose rows drive both; the lookup that
+-- runs once before each items query is a sibling, not the items' parent
 SELECT latdiag_reset();
 \o /dev/null
 SELECT stmt FROM (
@@ -62,7 +62,21 @@ SELECT stmt FROM (
     FROM generate_series(1, 8) g
 ) s ORDER BY g, k \gexec
 \o
-SELECT child_query, child_calls FROM latdiag_n_plus_one;
+SELECT left(parent_query, 11) AS parent, child_query, child_calls, confidence
+  FROM latdiag_n_plus_one ORDER BY child_query COLLATE "C";
+
+-- ... and the same two statements again and again with nothing whose rows
+-- drive them (here: one row holding every statement): loops without a
+-- parent, kind read_loop, only in latdiag_n_plus_one_all()
+SELECT latdiag_reset();
+\o /dev/null
+SELECT string_agg(format('SELECT user_id FROM np_orders WHERE id = %s; ', g) ||
+                  format('SELECT count(*) FROM np_items WHERE order_id = %s', g), '; ')
+  FROM generate_series(1, 8) g \gexec
+\o
+SELECT count(*) AS reported FROM latdiag_n_plus_one;
+SELECT kind, parent_query, child_query, child_calls, confidence, suggestion
+  FROM latdiag_n_plus_one_all() ORDER BY child_query COLLATE "C";
 
 -- 4. interleaved loops: items per order and products per item, A B B B A B B B
 SELECT latdiag_reset();

@@ -107,7 +107,7 @@
 #define NP_HLL_REGS		(1 << NP_HLL_BITS)
 #define NP_MIN_DISTINCT 0.8		/* share of distinct values of an N+1 */
 #define NP_MIN_FANOUT	2		/* calls per execution of the parent */
-#define NP_MAX_PER_ROW	2		/* calls per row the parent returned */
+#define NP_MIN_MATCH	0.6		/* calls vs parent rows, per parent execution */
 #define NP_MAX_FOREIGN	0.25	/* unrelated statements per call */
 
 const char *const np_kind_names[] = {"read", "duplicate", "write_loop", "read_loop"};
@@ -148,12 +148,21 @@ typedef struct NpStatement
 	uint64		rows;
 } NpStatement;
 
-/* A candidate parent of a run, and what it did from just before the run on. */
+/*
+ * A candidate parent of a run, and what it did from just before the run on.
+ * Each of its executions opens a *window* that lasts until the next one: the
+ * run's calls in a window are matched against the rows of the execution
+ * that opened it.
+ */
 typedef struct NpCand
 {
 	uint64		queryid;
 	int64		execs;
-	double		rows;
+	bool		rows_known;		/* false: a cursor still open (PL/pgSQL FOR) */
+	double		win_rows;		/* rows of the execution that opened the window */
+	double		win_calls;		/* the run's calls in the window */
+	double		match_min;		/* sum over closed windows of min(rows, calls) */
+	double		match_max;		/* ... and of max(rows, calls) */
 } NpCand;
 
 /* An open run of one statement at one level. */
@@ -424,7 +433,36 @@ run_distinct(const NpRun *r)
 	return Min((double) r->calls, e);
 }
 
-/* The run's parent among its candidates (index), or -1. */
+/* Close a candidate's current window. */
+static inline void
+cand_window_close(NpCand *c)
+{
+	c->match_min += Min(c->win_rows, c->win_calls);
+	c->match_max += Max(c->win_rows, c->win_calls);
+	c->win_calls = 0;
+}
+
+/*
+ * How well a candidate's rows match the run's calls, execution by
+ * execution: sum of min(rows, calls) / sum of max(rows, calls) over its
+ * windows, 1 when every execution returned exactly as many rows as the loop
+ * then ran calls; 0 when its rows are unknown.
+ */
+static double
+cand_match(const NpCand *c)
+{
+	double		mn = c->match_min + Min(c->win_rows, c->win_calls);
+	double		mx = c->match_max + Max(c->win_rows, c->win_calls);
+
+	return (c->rows_known && mx > 0) ? mn / mx : 0.0;
+}
+
+/*
+ * The run's parent among its candidates (index), or -1: the nearest one the
+ * loop ran at least NP_MIN_FANOUT times per execution of and, when its rows
+ * are known, whose executions' rows match the calls that followed each
+ * (cand_match at least NP_MIN_MATCH).
+ */
 static int
 run_parent(const NpRun *r)
 {
@@ -433,7 +471,7 @@ run_parent(const NpRun *r)
 		const NpCand *c = &r->cands[i];
 
 		if (r->calls >= NP_MIN_FANOUT * c->execs &&
-			(c->rows <= 0 || r->calls <= NP_MAX_PER_ROW * c->rows))
+			(!c->rows_known || cand_match(c) >= NP_MIN_MATCH))
 			return i;
 	}
 	return -1;
@@ -461,9 +499,8 @@ episode_add(const NpRun *r, const NpCand *parent, NpKind kind,
 	key.toplevel = (r->level == 0);
 	hint = (uint32) (key.queryid ^ key.parent_queryid);
 
-	if (parent && parent->rows > 0)
-		confidence = Min(parent->rows, (double) r->calls) /
-			Max(parent->rows, (double) r->calls);
+	if (parent)
+		confidence = cand_match(parent);
 
 	now = GetCurrentTimestamp();
 	d = table_lock(np_table, &key, hint);
@@ -514,8 +551,8 @@ run_close(NpRun *r)
 	episode_add(r, parent >= 0 ? &r->cands[parent] : NULL, kind, distinct_ratio);
 }
 
-/* Rows of the most recent finished execution of queryid at level, or 0. */
-static uint64
+/* Rows of the most recent finished execution of queryid at level, or -1. */
+static int64
 ring_rows(uint64 queryid, int level)
 {
 	for (int i = 1; i <= NP_RING; i++)
@@ -523,9 +560,9 @@ ring_rows(uint64 queryid, int level)
 		NpStatement *s = &ring[(ring_next - i + NP_RING) % NP_RING];
 
 		if (s->queryid == queryid && s->level == level)
-			return s->rows;
+			return (int64) s->rows;
 	}
-	return 0;
+	return -1;
 }
 
 /* Index of queryid among r's candidates, or -1. */
@@ -654,10 +691,12 @@ run_open(QueryDesc *queryDesc, uint64 queryid, int level, double start,
 	for (int i = pos + 1; i <= NP_CANDS && started[level][i] != 0; i++)
 	{
 		NpCand	   *c = &r->cands[r->ncands++];
+		int64		rows = ring_rows(started[level][i], level);
 
 		c->queryid = started[level][i];
 		c->execs = 1;
-		c->rows = ring_rows(c->queryid, level);
+		c->rows_known = rows >= 0;
+		c->win_rows = Max(rows, 0);
 	}
 	return r;
 }
@@ -725,6 +764,8 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 	match->rows += rows;
 	match->last_used = statements;
 	distinct_add(match, hash);
+	for (int i = 0; i < match->ncands; i++)
+		match->cands[i].win_calls++;
 
 	/*
 	 * For the other runs at this level, this statement is one of their
@@ -742,7 +783,9 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 		c = cand_index(r, queryid);
 		if (c >= 0)
 		{
-			r->cands[c].rows += rows;
+			/* the candidate ran again: a new window */
+			cand_window_close(&r->cands[c]);
+			r->cands[c].win_rows = rows;
 			r->cands[c].execs++;
 			continue;
 		}

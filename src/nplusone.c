@@ -22,12 +22,13 @@
  * THE PARENT.  The candidates are the different statements that started
  * before the run's first call at the same nesting level, nearest first (for
  * I above: U, then P; for R: I, U, P).  During the run each counts its
- * executions and the rows they returned (with the execution just before the
- * run).  The parent is the nearest candidate the loop ran at least
- * NP_MIN_FANOUT times per execution of, and no more than NP_MAX_PER_ROW
- * times per row it returned (rows 0: unknown, e.g. a cursor): for I, U runs
- * as often as I does (a sibling, not a driver), so the parent is P; for R
- * it is I.  No such candidate: the run has no parent.
+ * executions; each execution opens a window, in which the run's calls are
+ * matched against the rows that execution returned.  The parent is the
+ * nearest candidate the loop ran at least NP_MIN_FANOUT times per execution
+ * of and, when its rows are known (not a cursor still open), whose rows
+ * match the calls window by window (cand_match at least NP_MIN_MATCH): for
+ * I, U runs as often as I does (a sibling, not a driver), so the parent is
+ * P; for R it is I.  No such candidate: the run has no parent.
  *
  * EPISODES.  A run is an episode with at least latdiag.n_plus_one_min_calls
  * calls, at least latdiag.n_plus_one_min_time from the first call's start to
@@ -47,9 +48,10 @@
  *     keys it loops over);
  *   - otherwise (distinct values, many rows each) nothing.
  *
- * The confidence of an episode is min(parent rows, calls) / max(parent
- * rows, calls): 1 when the parent returned exactly as many rows as the loop
- * ran calls, 0 without a parent or when its rows are unknown.
+ * The confidence of an episode is the parent's cand_match: the sum over its
+ * executions of min(rows, calls that followed) / the sum of max(...), 1 when
+ * each execution returned exactly as many rows as the loop then ran calls,
+ * 0 without a parent or when its rows are unknown.
  *
  * ONLY WHAT THE CLIENT SENT.  Statements run inside a trigger (the
  * referential-integrity checks of ri_triggers.c, immediate or deferred to

@@ -37,8 +37,8 @@
  * (the parent running again, the siblings before the run in the parent's
  * loop body) and the statements whose own runs have this run among their
  * candidates, directly or through the candidates' own open runs (nested
- * loops, siblings after it): a connection serving a mix of independent requests runs other
- * statements in between.  Then:
+ * loops, siblings after it); a connection serving a mix of independent
+ * requests runs other statements in between.  Then:
  *
  *   - INSERT, UPDATE, DELETE or MERGE: kind 'write_loop';
  *   - fewer than 80% distinct parameter values: kind 'duplicate';

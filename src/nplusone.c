@@ -1,9 +1,9 @@
 /*
  * nplusone.c: N+1 query patterns, detected in each backend.
  *
- * Each backend keeps, in its own memory, a ring of the statements it ran
- * last (queryid, nesting level, rows), per nesting level the last few
- * different statements in the order they started, and a few open *runs*:
+ * Each backend keeps, in its own memory, per nesting level the last few
+ * different statements in the order they started (with the rows of their
+ * last finished execution), and a few open *runs*:
  * for each recent (queryid, level), the calls since the run began, their
  * first start and last end, rows, the distinct values of their constants or
  * parameters, the transaction they began in, and up to NP_CANDS *candidate
@@ -99,7 +99,6 @@
 #define NP_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_n_plus_one.stat"
 #define NP_FILE_VERSION	1
 
-#define NP_RING			16		/* recent statements remembered */
 #define NP_RUNS			16		/* runs open at once */
 #define NP_LEVELS		8		/* nesting levels watched */
 #define NP_CANDS		4		/* candidate parents of a run */
@@ -140,17 +139,6 @@ typedef struct NpData
 } NpData;
 
 /*
- * One finished statement, in the ring: what a new run needs to know of its
- * candidate parents.  (Times, value hashes and transactions live in the runs.)
- */
-typedef struct NpStatement
-{
-	uint64		queryid;
-	int			level;
-	uint64		rows;
-} NpStatement;
-
-/*
  * A candidate parent of a run, and what it did from just before the run on.
  * Each of its executions opens a *window* that lasts until the next one: the
  * run's calls in a window are matched against the rows of the execution
@@ -165,6 +153,8 @@ typedef struct NpCand
 	double		win_calls;		/* the run's calls in the window */
 	double		match_min;		/* sum over closed windows of min(rows, calls) */
 	double		match_max;		/* ... and of max(rows, calls) */
+	int32		windows;		/* closed windows with rows or calls */
+	int32		exact;			/* ... of which calls == rows */
 } NpCand;
 
 /* An open run of one statement at one level. */
@@ -197,8 +187,6 @@ typedef struct NpRun
 static TableDef np_def;
 static Table *np_table = NULL;
 
-static NpStatement ring[NP_RING];
-static int	ring_next = 0;
 static NpRun run_slots[NP_RUNS];
 static NpRun *runs[NP_RUNS];	/* the open ones first */
 static int	nruns = 0;
@@ -207,9 +195,12 @@ static bool exit_flush_registered = false;
 
 /*
  * Per level: the last different statements in the order they started, the
- * latest first (the run's own statement and its NP_CANDS candidates).
+ * latest first (the run's own statement and its NP_CANDS candidates), and
+ * the rows of each one's last execution since it started there; -1 while it
+ * has not finished (a cursor, such as a PL/pgSQL FOR query, runs on).
  */
 static uint64 started[NP_LEVELS][NP_CANDS + 1];
+static int64 started_rows[NP_LEVELS][NP_CANDS + 1];
 
 /* Hash of the literals of the statement parsed last. */
 static uint64 const_queryid = 0;
@@ -441,6 +432,11 @@ cand_window_close(NpCand *c)
 {
 	c->match_min += Min(c->win_rows, c->win_calls);
 	c->match_max += Max(c->win_rows, c->win_calls);
+	if (c->win_rows > 0 || c->win_calls > 0)
+	{
+		c->windows++;
+		c->exact += (c->win_rows == c->win_calls);
+	}
 	c->win_calls = 0;
 }
 
@@ -460,10 +456,35 @@ cand_match(const NpCand *c)
 }
 
 /*
+ * Do a candidate's rows drive the loop?  Unknown rows (a cursor): yes.
+ * Else its rows must match the calls that followed each execution
+ * (cand_match at least NP_MIN_MATCH) and, over several executions, match
+ * them exactly in at least two thirds of them: a page's loop runs one call
+ * per row every time, while in a mix of independent requests a statement
+ * that happens to run between rarer ones shows a varying number of calls.
+ */
+static bool
+cand_drives(const NpCand *c)
+{
+	int32		windows = c->windows;
+	int32		exact = c->exact;
+
+	if (!c->rows_known)
+		return true;
+	if (cand_match(c) < NP_MIN_MATCH)
+		return false;
+	if (c->win_rows > 0 || c->win_calls > 0)
+	{
+		windows++;
+		exact += (c->win_rows == c->win_calls);
+	}
+	return windows <= 1 || exact * 3 >= windows * 2;
+}
+
+/*
  * The run's parent among its candidates (index), or -1: the nearest one the
- * loop ran at least NP_MIN_FANOUT times per execution of and, when its rows
- * are known, whose executions' rows match the calls that followed each
- * (cand_match at least NP_MIN_MATCH).
+ * loop ran at least NP_MIN_FANOUT times per execution of and whose rows
+ * drive it (cand_drives).
  */
 static int
 run_parent(const NpRun *r)
@@ -472,8 +493,7 @@ run_parent(const NpRun *r)
 	{
 		const NpCand *c = &r->cands[i];
 
-		if (r->calls >= NP_MIN_FANOUT * c->execs &&
-			(!c->rows_known || cand_match(c) >= NP_MIN_MATCH))
+		if (r->calls >= NP_MIN_FANOUT * c->execs && cand_drives(c))
 			return i;
 	}
 	return -1;
@@ -553,20 +573,6 @@ run_close(NpRun *r)
 	episode_add(r, parent >= 0 ? &r->cands[parent] : NULL, kind, distinct_ratio);
 }
 
-/* Rows of the most recent finished execution of queryid at level, or -1. */
-static int64
-ring_rows(uint64 queryid, int level)
-{
-	for (int i = 1; i <= NP_RING; i++)
-	{
-		NpStatement *s = &ring[(ring_next - i + NP_RING) % NP_RING];
-
-		if (s->queryid == queryid && s->level == level)
-			return (int64) s->rows;
-	}
-	return -1;
-}
-
 /* Index of queryid among r's candidates, or -1. */
 static inline int
 cand_index(const NpRun *r, uint64 queryid)
@@ -636,6 +642,7 @@ void
 nplusone_start(uint64 queryid, int level)
 {
 	uint64	   *s;
+	int64	   *rows;
 	int			i;
 
 	if (level >= NP_LEVELS)
@@ -644,12 +651,17 @@ nplusone_start(uint64 queryid, int level)
 	if (s[0] == queryid)
 		return;
 	/* move it to the front; the others keep their order */
+	rows = started_rows[level];
 	for (i = 1; i < NP_CANDS; i++)
 		if (s[i] == queryid)
 			break;
 	for (; i > 0; i--)
+	{
 		s[i] = s[i - 1];
+		rows[i] = rows[i - 1];
+	}
 	s[0] = queryid;
+	rows[0] = -1;
 }
 
 /* Open a run for a statement that just finished; its candidate parents. */
@@ -693,7 +705,7 @@ run_open(QueryDesc *queryDesc, uint64 queryid, int level, double start,
 	for (int i = pos + 1; i <= NP_CANDS && started[level][i] != 0; i++)
 	{
 		NpCand	   *c = &r->cands[r->ncands++];
-		int64		rows = ring_rows(started[level][i], level);
+		int64		rows = started_rows[level][i];
 
 		c->queryid = started[level][i];
 		c->execs = 1;
@@ -703,7 +715,7 @@ run_open(QueryDesc *queryDesc, uint64 queryid, int level, double start,
 	return r;
 }
 
-/* A statement finished (ExecutorEnd): add it to the ring and the runs. */
+/* A statement finished (ExecutorEnd): note its rows, add it to the runs. */
 void
 nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 				double exec_ms, uint64 rows)
@@ -712,7 +724,6 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 	double		start;
 	double		gap = latdiag_n_plus_one_max_gap;
 	LocalTransactionId lxid = compat_my_lxid();
-	NpStatement *s;
 	NpRun	   *match = NULL;
 	uint64		hash;
 	uint64		ancestors[NP_CANDS * (NP_CANDS + 1)];
@@ -731,12 +742,13 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 	hash = values_hash(queryDesc, queryid);
 	statements++;
 
-	/* the ring of recent statements */
-	s = &ring[ring_next];
-	ring_next = (ring_next + 1) % NP_RING;
-	s->queryid = queryid;
-	s->level = level;
-	s->rows = rows;
+	/* the rows of its execution, for the runs it will be a candidate of */
+	for (int i = 0; i <= NP_CANDS; i++)
+		if (started[level][i] == queryid)
+		{
+			started_rows[level][i] = (int64) rows;
+			break;
+		}
 
 	/*
 	 * The open runs (runs[0 .. nruns-1]): end the stale ones, find this

@@ -314,6 +314,25 @@ for v in "${VERSIONS[@]}"; do
 	fi
 done
 
+# ------------------------------------------------------------- Debian package
+# postgresql-15-latdiag built with pg_buildext, installed, tried on a fresh
+# cluster and removed again (test/packaging/deb.sh restores what `make install`
+# had put there).  It installs into the system's 15, so it runs only with the
+# system's 15 (not with LATDIAG_PRIVATE_PG15=1), as root.
+DEB_LINE=
+if is_root && [[ " ${VERSIONS[*]} " == *" 15 "* ]] && [ "${LATDIAG_PRIVATE_PG15:-0}" != 1 ]; then
+	log "Debian package: test/packaging/deb.sh 15"
+	bash "$REPO/test/packaging/deb.sh" 15 </dev/null >"$WORK_ROOT/deb.log" 2>&1
+	if [ "$(tail -n 1 "$WORK_ROOT/deb.log")" = "deb: ok" ]; then
+		DEB_LINE="deb: postgresql-15-latdiag built, installed and used on a fresh cluster: 1 passed, 0 failed"
+		passed=$((passed + 1))
+		rm -f "$WORK_ROOT/deb.log"
+	else
+		DEB_LINE="deb: postgresql-15-latdiag: 0 passed, 1 failed"
+		failed=$((failed + 1))
+	fi
+fi
+
 # -------------------------------------------------------------------- summary
 printf '\n==> results\n'
 for v in "${VERSIONS[@]}"; do
@@ -322,6 +341,12 @@ for v in "${VERSIONS[@]}"; do
 		echo "${NOTE[$v]}"
 	fi
 done
+[ -n "$DEB_LINE" ] && echo "$DEB_LINE"
+if [ -s "$WORK_ROOT/deb.log" ]; then
+	printf '\n==> Debian package: test/packaging/deb.sh (last 40 lines)\n'
+	tail -n 40 "$WORK_ROOT/deb.log"
+	rm -f "$WORK_ROOT/deb.log"
+fi
 
 # ---------------------------------------------------------- failure details
 for v in "${VERSIONS[@]}"; do

@@ -40,6 +40,10 @@ int			latdiag_max_lock_waits = 1000;
 double		latdiag_index_min_improvement = 0.5;
 int			latdiag_report_interval = 0;
 char	   *latdiag_report_database = NULL;
+int			latdiag_window_interval = 60;
+int			latdiag_max_windows = 60;
+int			latdiag_window_max_queries = 500;
+int			latdiag_max_baselines = 8;
 int			latdiag_n_plus_one_min_calls = 5;
 int			latdiag_n_plus_one_min_time = 50;
 int			latdiag_n_plus_one_max_gap = 100;
@@ -368,6 +372,50 @@ guc_define(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.window_interval",
+							"Length of a time window: the sampler worker closes one this often.",
+							"Windows are aligned to multiples of the interval since the epoch.",
+							&latdiag_window_interval,
+							60,
+							10,
+							3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_windows",
+							"Number of time windows kept; the oldest is dropped when a new one closes.",
+							NULL,
+							&latdiag_max_windows,
+							60,
+							2,
+							10080,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.window_max_queries",
+							"Statements kept per time window, the heaviest by execution time.",
+							"The others are summed into one \"other\" row per window.",
+							&latdiag_window_max_queries,
+							500,
+							10,
+							100000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_baselines",
+							"Number of named baselines kept (latdiag_baseline_save).",
+							"Each keeps up to latdiag.window_max_queries statements.",
+							&latdiag_max_baselines,
+							8,
+							1,
+							1000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("latdiag");
 }

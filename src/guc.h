@@ -40,6 +40,10 @@ extern int	latdiag_max_lock_waits;
 extern double latdiag_index_min_improvement;
 extern int	latdiag_report_interval;
 extern char *latdiag_report_database;
+extern int	latdiag_window_interval;
+extern int	latdiag_max_windows;
+extern int	latdiag_window_max_queries;
+extern int	latdiag_max_baselines;
 
 extern void guc_define(void);
 

@@ -34,6 +34,7 @@
 #include "scans.h"
 #include "snapshots.h"
 #include "store.h"
+#include "windows.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -125,6 +126,7 @@ latdiag_shmem_request(void)
 	scans_shmem_request();
 	nplusone_shmem_request();
 	locks_shmem_request();
+	windows_shmem_request();
 }
 
 static void
@@ -138,6 +140,7 @@ latdiag_shmem_startup(void)
 	scans_shmem_startup();
 	nplusone_shmem_startup();
 	locks_shmem_startup();
+	windows_shmem_startup();
 }
 
 static void

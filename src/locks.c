@@ -71,6 +71,7 @@
 #include "guc.h"
 #include "locks.h"
 #include "table.h"
+#include "windows.h"
 
 #define LOCK_TEXT_LEN		512 /* bytes of the blocker's query kept per wait */
 #define LOCK_RING			4	/* finished waits kept per backend until charged */
@@ -809,6 +810,7 @@ latdiag_sampler_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		maybe_checkpoint(&last_checkpoint, cxt);
+		windows_worker_tick(GetCurrentTimestamp());
 		if (!on)
 		{
 			prev = 0;

@@ -355,6 +355,30 @@ store_read(int *nrows, bool with_text)
 	return (StoreRow *) rows;
 }
 
+/* table_read callback: the key and a copy of the data, histogram included. */
+static void
+emit_hist_row(void *row, const void *key, const void *data, char *text,
+			  int text_len, bool truncated, void *arg)
+{
+	StoreHistRow *r = (StoreHistRow *) row;
+
+	memcpy(&r->key, key, sizeof(StoreKey));
+	memcpy(&r->d, data, sizeof(StoreData));
+}
+
+/*
+ * Copy every entry's counters and histogram out of the store (the window
+ * worker derives windows from them); no texts, no percentiles.
+ */
+StoreHistRow *
+store_read_hist(int *nrows)
+{
+	void	   *rows;
+
+	*nrows = table_read(store, sizeof(StoreHistRow), false, emit_hist_row, NULL, &rows);
+	return (StoreHistRow *) rows;
+}
+
 typedef struct HistogramMerge
 {
 	uint64		queryid;

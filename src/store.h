@@ -119,6 +119,13 @@ typedef struct StoreData
 	LatdiagHistogram hist;
 } StoreData;
 
+/* A copy of one entry with its histogram, for the window worker. */
+typedef struct StoreHistRow
+{
+	StoreKey	key;
+	StoreData	d;
+} StoreHistRow;
+
 /* shared memory */
 extern void store_shmem_request(void);
 extern void store_shmem_startup(void);
@@ -134,6 +141,7 @@ extern bool store_seen_slow(uint64 queryid, bool toplevel);
 
 /* reading and resetting, from the SQL functions */
 extern StoreRow *store_read(int *nrows, bool with_text);
+extern StoreHistRow *store_read_hist(int *nrows);
 extern bool store_histogram(uint64 queryid, bool all_users, Oid reader,
 							LatdiagHistogram *out);
 extern void store_info(int64 *entries, int64 *evictions, int64 *truncated,

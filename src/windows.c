@@ -534,7 +534,8 @@ take_window(TimestampTz now, bool emit)
 
 	pass++;
 	rows = store_read_hist(&n);
-	deltas = palloc0(sizeof(Delta) * Max(n, 1));
+	/* not zeroed: only the pages of the deltas actually used are touched */
+	deltas = palloc(sizeof(Delta) * Max(n, 1));
 	links = local_hash("latdiag window links", sizeof(TableKeyPrefix),
 					   sizeof(DeltaLink), Max(n, 16), CurrentMemoryContext);
 
@@ -559,7 +560,7 @@ take_window(TimestampTz now, bool emit)
 			TableKeyPrefix lk;
 
 			d = &deltas[ndeltas++];
-			memset(&d->key, 0, sizeof(WindowKey));
+			memset(d, 0, sizeof(Delta));
 			d->key.userid = r->key.userid;
 			d->key.dbid = r->key.dbid;
 			d->key.queryid = r->key.queryid;

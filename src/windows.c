@@ -987,7 +987,7 @@ static void
 name_key(BaselineNameKey *k, const char *name)
 {
 	memset(k, 0, sizeof(BaselineNameKey));
-	strlcpy(k->name, name, NAMEDATALEN);
+	memcpy(k->name, name, Min(strlen(name), NAMEDATALEN - 1));
 }
 
 static uint32

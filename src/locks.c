@@ -799,8 +799,10 @@ latdiag_sampler_main(Datum arg)
 	{
 		bool		on = latdiag_enabled && latdiag_lock_sample_interval > 0;
 
+		/* wake for the next window too (a long sample interval) */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 on ? latdiag_lock_sample_interval : 1000L,
+						 Min(on ? latdiag_lock_sample_interval : 1000L,
+							 windows_ms_to_close(GetCurrentTimestamp())),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();

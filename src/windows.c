@@ -771,6 +771,15 @@ take_window(TimestampTz now, bool emit)
 	}
 }
 
+/* Milliseconds until the current window closes (at least 1). */
+long
+windows_ms_to_close(TimestampTz now)
+{
+	TimestampTz close = window_close ? Min(window_close, next_boundary(now)) : now;
+
+	return (long) Max((close - now) / 1000 + 1, 1);
+}
+
 /*
  * From the sampler's loop: close the window when its end has come.  The
  * first call (worker start) only takes the counters, so the first window

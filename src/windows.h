@@ -125,6 +125,7 @@ extern Size windows_shmem_size(void);
 
 /* the sampler worker */
 extern void windows_worker_tick(TimestampTz now);
+extern long windows_ms_to_close(TimestampTz now);
 
 /* readers */
 extern WindowTotalRow *windows_read_totals(int *nrows);

@@ -6,7 +6,8 @@
 # the rest is counted in other_statements, at most 4 windows are kept, and the
 # sampler's own memory stays bounded.  Then a baseline is saved and the
 # server restarted (clean shutdown): the windows and the baseline are the
-# same afterwards, windows go on closing, and the baseline still compares.
+# same afterwards, windows go on closing, and the baseline still compares;
+# after a crash, the windows and baselines of the last checkpoint come back.
 use strict;
 use warnings;
 use FindBin;
@@ -133,6 +134,30 @@ next_window($t2);
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM latdiag_windows WHERE window_start >= pg_postmaster_start_time()"),
 	'1', 'windows go on closing after the restart');
+
+# A crash: the windows and baselines of the last checkpoint come back.
+$node->append_conf('postgresql.conf', "restart_after_crash = on\nlatdiag.checkpoint_interval = 1s\n");
+$node->reload;
+my $t3 = $node->safe_psql('postgres', 'SELECT now()');
+next_window($t3);
+sleep 2;    # a checkpoint after that window
+my %checkpointed = map { split /#/, $_, 2 } grep { $_ ne '' } split /\n/,
+  $node->safe_psql('postgres', $windows_sql);
+my $bg = $node->background_psql('postgres');
+my $victim = $bg->query_safe('SELECT pg_backend_pid()');
+$victim =~ s/\s+//g;
+kill 'KILL', $victim;
+eval { $bg->quit };
+ok($node->poll_query_until('postgres', 'SELECT 1', '1'), 'back after a backend crash');
+my %crashed = map { split /#/, $_, 2 } grep { $_ ne '' } split /\n/,
+  $node->safe_psql('postgres', $windows_sql);
+my @back = grep { exists $crashed{$_} } sort keys %checkpointed;
+cmp_ok(scalar(@back), '>=', scalar(keys %checkpointed) - 1,
+	scalar(@back) . ' of ' . scalar(keys %checkpointed) . ' windows back from the checkpoint');
+is(join("\n", map { $crashed{$_} } @back), join("\n", map { $checkpointed{$_} } @back),
+	'identical to what they were');
+is($node->safe_psql('postgres', $baselines_sql), $baselines_before,
+	'baselines back from the checkpoint');
 
 $node->stop;
 done_testing();

@@ -1259,11 +1259,14 @@ static double
 binomial_tail(int64 n, int64 k, double p)
 {
 	double		sum = 0.0;
+	double		lgn = lgamma((double) n + 1);
 
 	if (k <= 0)
 		return 1.0;
 	if (k > n)
 		return 0.0;
+	if (k <= n * p)
+		return 1.0;				/* at or below the mean: not significant anyway */
 	if (n > 100000)
 	{
 		/* normal approximation with continuity correction */
@@ -1274,13 +1277,13 @@ binomial_tail(int64 n, int64 k, double p)
 	}
 	for (int64 i = k; i <= n; i++)
 	{
-		double		lt = lgamma((double) n + 1) - lgamma((double) i + 1) -
+		double		lt = lgn - lgamma((double) i + 1) -
 			lgamma((double) (n - i) + 1) + i * log(p) + (n - i) * log1p(-p);
 		double		term = exp(lt);
 
 		sum += term;
-		if (term < sum * 1e-17 && i > n * p)
-			break;
+		if (term < sum * 1e-17)
+			break;				/* past the mean, terms only shrink */
 	}
 	return Min(sum, 1.0);
 }

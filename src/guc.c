@@ -37,6 +37,7 @@ int			latdiag_max_n_plus_one = 1000;
 int			latdiag_checkpoint_interval = 300;
 int			latdiag_lock_sample_interval = 10;
 int			latdiag_max_lock_waits = 1000;
+int			latdiag_max_errors = 1000;
 double		latdiag_index_min_improvement = 0.5;
 int			latdiag_report_interval = 0;
 char	   *latdiag_report_database = NULL;
@@ -331,6 +332,17 @@ guc_define(void)
 							"Maximum number of (statement, lock, blocker statement) lock-wait entries kept.",
 							"When full, the least-used entries are evicted.",
 							&latdiag_max_lock_waits,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_errors",
+							"Maximum number of (statement, SQLSTATE) error entries kept.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_errors,
 							1000,
 							100,
 							1000000,

@@ -37,6 +37,7 @@ extern int	latdiag_n_plus_one_max_gap;
 extern int	latdiag_n_plus_one_max_rows;
 extern int	latdiag_lock_sample_interval;
 extern int	latdiag_max_lock_waits;
+extern int	latdiag_max_errors;
 extern double latdiag_index_min_improvement;
 extern int	latdiag_report_interval;
 extern char *latdiag_report_database;

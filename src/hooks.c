@@ -25,6 +25,7 @@
 
 #include "advisor.h"
 #include "compat.h"
+#include "errors.h"
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
@@ -125,6 +126,7 @@ latdiag_shmem_request(void)
 	scans_shmem_request();
 	nplusone_shmem_request();
 	locks_shmem_request();
+	errors_shmem_request();
 }
 
 static void
@@ -138,6 +140,7 @@ latdiag_shmem_startup(void)
 	scans_shmem_startup();
 	nplusone_shmem_startup();
 	locks_shmem_startup();
+	errors_shmem_startup();
 }
 
 static void
@@ -252,6 +255,21 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		compat_query_instr_after_start(queryDesc);
 }
 
+/*
+ * An error is passing through ExecutorRun or ExecutorFinish: note the
+ * failure of a tracked statement (errors.c records it at the abort).
+ */
+static void
+executor_failed(QueryDesc *queryDesc)
+{
+	uint64		queryid = queryDesc->plannedstmt->queryId;
+	Instrumentation *qi = compat_query_instr(queryDesc);
+
+	if (queryid != UINT64CONST(0) && qi && tracked(exec_nesting))
+		errors_note(queryid, exec_nesting == 0,
+					compat_query_instr_elapsed_ms(qi));
+}
+
 static void
 latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 {
@@ -263,11 +281,14 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 		else
 			standard_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		exec_nesting--;
+		executor_failed(queryDesc);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	exec_nesting--;
 }
 
 static void
@@ -281,11 +302,14 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 		else
 			standard_ExecutorFinish(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		exec_nesting--;
+		executor_failed(queryDesc);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	exec_nesting--;
 }
 
 static void
@@ -379,7 +403,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	volatile uint64 queryid = pstmt->queryId;
-	bool		measure;
+	volatile bool measure;
 	Measure		m;
 
 	/* EXECUTE and friends are transparent: no level, no utility entry */
@@ -409,11 +433,22 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		next_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 							params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		exec_nesting--;
+		if (measure)
+		{
+			instr_time	elapsed;
+
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, m.start);
+			errors_note(queryid, exec_nesting == 0,
+						INSTR_TIME_GET_MILLISEC(elapsed));
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	exec_nesting--;
 
 	if (measure)
 	{

@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "errors.h"
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
@@ -48,6 +49,7 @@ PG_FUNCTION_INFO_V1(latdiag_n_plus_one);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
 PG_FUNCTION_INFO_V1(latdiag_backend_plans);
+PG_FUNCTION_INFO_V1(latdiag_errors);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -57,7 +59,7 @@ typedef struct QueryInfo
 	char	   *text;			/* normalized text, NULL if not in the store */
 } QueryInfo;
 
-#define QUERIES_COLS 67		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
+#define QUERIES_COLS 78		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
 
 /* May the current user see every user's texts? */
 static bool
@@ -354,6 +356,18 @@ latdiag_queries(PG_FUNCTION_ARGS)
 		put_int_if(values, nulls, &i, c->wal_buffers_full, COMPAT_HAS_PARALLEL_WORKERS);
 		put_int_if(values, nulls, &i, c->generic_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
 		put_int_if(values, nulls, &i, c->custom_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
+		/* 1.4: executions that ended in ERROR */
+		values[i++] = Int64GetDatumFast(c->errors);
+		values[i++] = Float8GetDatumFast(c->error_time);
+		values[i++] = Int64GetDatumFast(c->timeouts);
+		values[i++] = Int64GetDatumFast(c->deadlocks);
+		values[i++] = Int64GetDatumFast(c->serialization_failures);
+		values[i++] = Int64GetDatumFast(c->lock_timeouts);
+		for (int k = 0; k < 5; k++)
+		{
+			values[i] = pct_datum(row->pct_all[k], &nulls[i]);
+			i++;
+		}
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -490,6 +504,7 @@ reset_every_store(Oid userid, Oid dbid, uint64 queryid)
 	scans_reset(userid, dbid, queryid);
 	nplusone_reset(userid, dbid, queryid);
 	locks_reset(userid, dbid, queryid);
+	errors_reset(userid, dbid, queryid);
 }
 
 /* The (userid, dbid, queryid) arguments of a reset function must be given. */
@@ -1115,5 +1130,63 @@ latdiag_backend_plans(PG_FUNCTION_ARGS)
 			nulls[1] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+/*
+ * SRF behind the latdiag_errors view: one row per (userid, dbid, queryid,
+ * SQLSTATE).  Messages can hold data: only readers who see every user's
+ * statistics get them.
+ */
+Datum
+latdiag_errors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	ErrorRow   *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	texts = query_info_map(false, true);
+	rows = errors_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		ErrorRow   *e = &rows[r];
+		Datum		values[11];
+		bool		nulls[11];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		values[i++] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+		values[i++] = Int64GetDatumFast(e->errors);
+		values[i++] = Float8GetDatumFast(e->total_ms);
+		values[i++] = Float8GetDatumFast(e->max_ms);
+		values[i++] = TimestampTzGetDatum(e->first_seen);
+		values[i++] = TimestampTzGetDatum(e->last_seen);
+		put_private_text(values, nulls, &i, e->message,
+						 e->message_len > 0 ? e->message_len : 0, sees_all);
+		if (e->message_len <= 0 && sees_all)
+			nulls[i - 1] = true;
+		if (e->queryid == UINT64CONST(0))
+			nulls[i++] = true;
+		else
+		{
+			QueryInfo  *qi = query_info(texts, e->userid, e->dbid, e->queryid);
+
+			put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
 	return (Datum) 0;
 }

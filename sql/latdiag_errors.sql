@@ -81,6 +81,22 @@ SELECT queryid IS NULL AS no_queryid, sqlstate, errors, query,
   FROM latdiag_errors
  ORDER BY query COLLATE "C" NULLS FIRST, sqlstate COLLATE "C";
 
+-- privacy: an unprivileged reader sees the counts of every row, the queryid
+-- and text of its own statements only, and no message (they can hold data)
+CREATE ROLE le_reader;
+GRANT SELECT ON le TO le_reader;
+SET ROLE le_reader;
+SELECT 1 / (id - id) AS private_div FROM le;
+SELECT userid = 'le_reader'::regrole AS own, queryid IS NULL AS queryid_hidden,
+       sqlstate, errors, query, message
+  FROM latdiag_errors
+ WHERE sqlstate = '57014' OR query LIKE '%private_div%'
+ ORDER BY own, sqlstate COLLATE "C";
+RESET ROLE;
+SELECT sqlstate, message FROM latdiag_errors WHERE query LIKE '%private_div%';
+DROP OWNED BY le_reader;
+DROP ROLE le_reader;
+
 -- a reset forgets them
 SELECT latdiag_reset();
 SELECT count(*) AS after_reset FROM latdiag_errors;

@@ -461,7 +461,7 @@ latdiag_info(PG_FUNCTION_ARGS)
 	}
 	if (tupdesc->natts > 22)
 	{
-		shmem += locks_shmem_size();
+		shmem += locks_shmem_size() + errors_shmem_size();
 		locks_info(&nlockwaits, &lockwait_evictions, &lockwaits_dropped);
 	}
 	values[0] = Int64GetDatum(entries);

@@ -270,3 +270,34 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 CREATE VIEW latdiag_errors AS
   SELECT * FROM latdiag_errors();
 GRANT SELECT ON latdiag_errors TO PUBLIC;
+
+-- The most recent executions slower than latdiag.slow_execution_min_duration
+-- or that failed, newest first (latdiag.max_slow_executions of them), with
+-- who sent them and the W3C trace context of a sqlcommenter traceparent.
+CREATE FUNCTION latdiag_slow_executions(
+    OUT finished_at timestamptz,
+    OUT duration float8,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT toplevel bool,
+    OUT sqlstate text,
+    OUT rows int8,
+    OUT shared_blks_hit int8,
+    OUT shared_blks_read int8,
+    OUT lock_wait_time float8,
+    OUT pid int4,
+    OUT application_name text,
+    OUT client_addr text,
+    OUT trace_id text,
+    OUT parent_span_id text,
+    OUT query text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_slow_executions'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW latdiag_slow_executions AS
+  SELECT * FROM latdiag_slow_executions();
+GRANT SELECT ON latdiag_slow_executions TO PUBLIC;

@@ -39,11 +39,13 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/elog.h"
 
 #include "errors.h"
 #include "guc.h"
+#include "slowexec.h"
 #include "store.h"
 #include "table.h"
 
@@ -71,15 +73,8 @@ typedef struct ErrorEntry
 	char		message[ERRORS_MESSAGE_LEN];
 } ErrorEntry;
 
-/* A failed execution noted by a hook, not yet recorded. */
-typedef struct ErrorPending
-{
-	Oid			userid;
-	uint64		queryid;
-	bool		toplevel;
-	int			sqlerrcode;
-	double		ms;
-} ErrorPending;
+/* A failed execution noted by a hook, not yet recorded: as it is logged. */
+typedef SlowExecution ErrorPending;
 
 /* The last error reported to the client, from emit_log_hook. */
 typedef struct ErrorReported
@@ -101,6 +96,7 @@ static ErrorPending pending[ERRORS_PENDING];
 static int	npending = 0;
 static bool top_noted = false;	/* a hook noted the top-level statement */
 static ErrorReported reported;
+static SlowExecution reported_exec; /* its statement, as the client sent it */
 
 static const TableDef *
 errors_table_def(void)
@@ -141,7 +137,8 @@ errors_shmem_size(void)
  * the error passes through a hook's PG_CATCH, so it only copies.
  */
 void
-errors_note(uint64 queryid, bool toplevel, double ms)
+errors_note(uint64 queryid, bool toplevel, double ms, uint64 planid,
+			const char *source, int loc, int len)
 {
 	ErrorPending *p;
 
@@ -152,9 +149,14 @@ errors_note(uint64 queryid, bool toplevel, double ms)
 	p = &pending[npending++];
 	p->userid = GetUserId();
 	p->queryid = queryid;
+	p->planid = planid;
 	p->toplevel = toplevel;
 	p->sqlerrcode = geterrcode();
 	p->ms = ms;
+	p->has_counts = false;
+	p->rows = p->shared_blks_hit = p->shared_blks_read = 0;
+	p->lock_wait_ms = -1;
+	slowexec_set_statement(p, source, loc, len);
 }
 
 /* Add one failure to the error store. */
@@ -224,6 +226,7 @@ errors_flush(bool abort)
 		(void) store_record_error(p->userid, MyDatabaseId, p->queryid,
 								  p->toplevel, p->ms, p->sqlerrcode);
 		errors_store(p->userid, p->queryid, p->sqlerrcode, p->ms, now);
+		slowexec_add(p);
 	}
 	if (abort && reported.valid && reported.running && !top_noted &&
 		reported.stmt_start == GetCurrentStatementStartTimestamp())
@@ -232,10 +235,24 @@ errors_flush(bool abort)
 			(double) (now - reported.stmt_start) / 1000.0 : 0.0;
 		Oid			userid = GetUserId();
 
+		ErrorPending *p = &reported_exec;
+
 		if (reported.queryid != UINT64CONST(0))
 			(void) store_record_error(userid, MyDatabaseId, reported.queryid,
 									  true, ms, reported.sqlerrcode);
 		errors_store(userid, reported.queryid, reported.sqlerrcode, ms, now);
+
+		/* the client's query string: the statement that failed is in it */
+		p->userid = userid;
+		p->queryid = reported.queryid;
+		p->planid = 0;
+		p->toplevel = true;
+		p->sqlerrcode = reported.sqlerrcode;
+		p->ms = ms;
+		p->has_counts = false;
+		p->rows = p->shared_blks_hit = p->shared_blks_read = 0;
+		p->lock_wait_ms = -1;
+		slowexec_add(p);
 	}
 done:
 	npending = 0;
@@ -270,6 +287,8 @@ errors_emit_log(ErrorData *edata)
 											ERRORS_MESSAGE_LEN - 1);
 		memcpy(reported.message, edata->message, reported.message_len);
 	}
+	/* the query string is gone by the time of the abort */
+	slowexec_set_statement(&reported_exec, debug_query_string, -1, 0);
 }
 
 static void

@@ -33,7 +33,8 @@ extern void errors_shmem_startup(void);
 extern Size errors_shmem_size(void);
 extern void errors_install(void);
 
-extern void errors_note(uint64 queryid, bool toplevel, double ms);
+extern void errors_note(uint64 queryid, bool toplevel, double ms, uint64 planid,
+						const char *source, int loc, int len);
 
 extern ErrorRow *errors_read(int *nrows);
 extern void errors_info(int64 *entries, int64 *evictions);

@@ -33,6 +33,7 @@
 #include "nplusone.h"
 #include "plans.h"
 #include "scans.h"
+#include "slowexec.h"
 #include "snapshots.h"
 #include "store.h"
 
@@ -127,6 +128,7 @@ latdiag_shmem_request(void)
 	nplusone_shmem_request();
 	locks_shmem_request();
 	errors_shmem_request();
+	slowexec_shmem_request();
 }
 
 static void
@@ -141,6 +143,7 @@ latdiag_shmem_startup(void)
 	nplusone_shmem_startup();
 	locks_shmem_startup();
 	errors_shmem_startup();
+	slowexec_shmem_startup();
 }
 
 static void
@@ -267,7 +270,32 @@ executor_failed(QueryDesc *queryDesc)
 
 	if (queryid != UINT64CONST(0) && qi && tracked(exec_nesting))
 		errors_note(queryid, exec_nesting == 0,
-					compat_query_instr_elapsed_ms(qi));
+					compat_query_instr_elapsed_ms(qi),
+					plan_id_of(queryDesc->plannedstmt), queryDesc->sourceText,
+					queryDesc->plannedstmt->stmt_location,
+					queryDesc->plannedstmt->stmt_len);
+}
+
+/* Log a slow execution or utility statement that finished. */
+static void
+log_slow(const StoreSample *smp, uint64 queryid, double lock_ms,
+		 const char *source, int loc, int len)
+{
+	SlowExecution e;
+
+	e.ms = smp->ms;
+	e.userid = GetUserId();
+	e.queryid = queryid;
+	e.planid = smp->planid;
+	e.toplevel = exec_nesting == 0;
+	e.sqlerrcode = 0;
+	e.has_counts = true;
+	e.rows = (int64) smp->rows;
+	e.shared_blks_hit = smp->bufusage ? smp->bufusage->shared_blks_hit : 0;
+	e.shared_blks_read = smp->bufusage ? smp->bufusage->shared_blks_read : 0;
+	e.lock_wait_ms = lock_ms;
+	slowexec_set_statement(&e, source, loc, len);
+	slowexec_add(&e);
 }
 
 static void
@@ -319,7 +347,8 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 	Instrumentation *qi = compat_query_instr(queryDesc);
 	bool		track = queryid != UINT64CONST(0) && qi && tracked(exec_nesting);
 
-	locks_statement_end(queryid, track, exec_nesting == 0);
+	double		lock_ms = locks_statement_end(queryid, track, exec_nesting == 0);
+
 	if (track)
 	{
 		StoreSample smp;
@@ -347,6 +376,10 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 						 queryDesc->plannedstmt->stmt_location,
 						 queryDesc->plannedstmt->stmt_len);
 		nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
+		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
+			log_slow(&smp, queryid, lock_ms, queryDesc->sourceText,
+					 queryDesc->plannedstmt->stmt_location,
+					 queryDesc->plannedstmt->stmt_len);
 
 		/*
 		 * Plans and snapshots may run EXPLAIN, which reads the catalogs:
@@ -405,6 +438,7 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	volatile uint64 queryid = pstmt->queryId;
 	volatile bool measure;
 	Measure		m;
+	double		lock_ms;
 
 	/* EXECUTE and friends are transparent: no level, no utility entry */
 	if (utility_wraps_prepared(parsetree))
@@ -443,13 +477,15 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			INSTR_TIME_SET_CURRENT(elapsed);
 			INSTR_TIME_SUBTRACT(elapsed, m.start);
 			errors_note(queryid, exec_nesting == 0,
-						INSTR_TIME_GET_MILLISEC(elapsed));
+						INSTR_TIME_GET_MILLISEC(elapsed), 0, queryString,
+						pstmt->stmt_location, pstmt->stmt_len);
 		}
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	exec_nesting--;
 
+	lock_ms = locks_statement_end(queryid, measure, exec_nesting == 0);
 	if (measure)
 	{
 		StoreSample smp;
@@ -462,8 +498,10 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			smp.rows = qc->nprocessed;
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
+		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
+			log_slow(&smp, queryid, lock_ms, queryString, pstmt->stmt_location,
+					 pstmt->stmt_len);
 	}
-	locks_statement_end(queryid, measure, exec_nesting == 0);
 }
 
 /* Index advice: hypothetical indexes, only while the advisor plans. */

@@ -28,6 +28,7 @@
 #include "storage/lock.h"
 #include "plans.h"
 #include "scans.h"
+#include "slowexec.h"
 #include "snapshots.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
@@ -50,6 +51,7 @@ PG_FUNCTION_INFO_V1(latdiag_lock_waits);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
 PG_FUNCTION_INFO_V1(latdiag_backend_plans);
 PG_FUNCTION_INFO_V1(latdiag_errors);
+PG_FUNCTION_INFO_V1(latdiag_slow_executions);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -461,7 +463,7 @@ latdiag_info(PG_FUNCTION_ARGS)
 	}
 	if (tupdesc->natts > 22)
 	{
-		shmem += locks_shmem_size() + errors_shmem_size();
+		shmem += locks_shmem_size() + errors_shmem_size() + slowexec_shmem_size();
 		locks_info(&nlockwaits, &lockwait_evictions, &lockwaits_dropped);
 	}
 	values[0] = Int64GetDatum(entries);
@@ -505,6 +507,7 @@ reset_every_store(Oid userid, Oid dbid, uint64 queryid)
 	nplusone_reset(userid, dbid, queryid);
 	locks_reset(userid, dbid, queryid);
 	errors_reset(userid, dbid, queryid);
+	slowexec_reset(userid, dbid, queryid);
 }
 
 /* The (userid, dbid, queryid) arguments of a reset function must be given. */
@@ -1185,6 +1188,92 @@ latdiag_errors(PG_FUNCTION_ARGS)
 
 			put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
 		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
+	return (Datum) 0;
+}
+
+/* n bytes as lowercase hex text. */
+static Datum
+hex_datum(const uint8 *b, int n)
+{
+	char		buf[2 * 16 + 1];
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < n; i++)
+	{
+		buf[2 * i] = digits[b[i] >> 4];
+		buf[2 * i + 1] = digits[b[i] & 0xF];
+	}
+	buf[2 * n] = '\0';
+	return CStringGetTextDatum(buf);
+}
+
+/*
+ * SRF behind the latdiag_slow_executions view: the ring, newest first.  The
+ * statement with its constants and the client address only for readers who
+ * see every user's statistics.
+ */
+Datum
+latdiag_slow_executions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	SlowExecution *rows;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = slowexec_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		SlowExecution *e = &rows[r];
+		Datum		values[18];
+		bool		nulls[18];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = TimestampTzGetDatum(e->finished_at);
+		values[i++] = Float8GetDatumFast(e->ms);
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		if (e->planid != 0)
+			values[i++] = Int64GetDatumFast((int64) e->planid);
+		else
+			nulls[i++] = true;
+		values[i++] = BoolGetDatum(e->toplevel);
+		if (e->sqlerrcode != 0)
+			values[i++] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+		else
+			nulls[i++] = true;
+		put_int_if(values, nulls, &i, e->rows, e->has_counts);
+		put_int_if(values, nulls, &i, e->shared_blks_hit, e->has_counts);
+		put_int_if(values, nulls, &i, e->shared_blks_read, e->has_counts);
+		put_float_if(values, nulls, &i, e->lock_wait_ms, e->lock_wait_ms >= 0);
+		values[i++] = Int32GetDatum(e->pid);
+		values[i++] = CStringGetTextDatum(e->application_name);
+		if (e->client[0] == '\0')
+			nulls[i++] = true;
+		else
+			put_private_text(values, nulls, &i, e->client, -1, sees_all);
+		if (e->trace.valid)
+		{
+			values[i++] = hex_datum(e->trace.trace_id, 16);
+			values[i++] = hex_datum(e->trace.parent_id, 8);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		put_private_text(values, nulls, &i, e->text, e->text_len, sees_all);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	pfree(rows);

@@ -36,6 +36,7 @@ our @LATDIAG_READS = (
 	'SELECT count(*) FROM latdiag_lock_waits_all()',
 	'SELECT count(*) FROM latdiag_lock_tree',
 	'SELECT count(*) FROM latdiag_errors',
+	'SELECT count(*) FROM latdiag_slow_executions',
 	'SELECT count(*) FROM latdiag_index_candidates',
 	q{SELECT length(latdiag_index_report('json')) > 0},
 	q{DO $$BEGIN PERFORM * FROM latdiag_latency_histogram((SELECT queryid FROM latdiag_queries(false) WHERE queryid IS NOT NULL ORDER BY calls DESC LIMIT 1)); EXCEPTION WHEN undefined_object OR null_value_not_allowed THEN NULL; END$$},

@@ -31,6 +31,18 @@ SELECT application_name, toplevel, sqlstate, trace_id, parent_span_id,
  WHERE query NOT LIKE '%latdiag%'
  ORDER BY finished_at;
 
+-- from a trace id to the plan: the snapshot of the same execution carries it
+SET latdiag.snapshot_min_duration = 50;
+SET latdiag.snapshot_sample_rate = 1;
+SELECT pg_sleep(0.06) AS traced /*traceparent='00-77777777777777777777777777777777-8888888888888888-01'*/;
+RESET latdiag.snapshot_sample_rate;
+RESET latdiag.snapshot_min_duration;
+SELECT s.trace_id, s.parent_span_id, s.plan LIKE '%Result%' AS has_plan,
+       s.queryid = e.queryid AS same_statement
+  FROM latdiag_explain_snapshots s
+  JOIN latdiag_slow_executions e USING (trace_id)
+ WHERE e.query LIKE '%AS traced%';
+
 -- -1 logs failures only
 SET latdiag.slow_execution_min_duration = -1;
 SELECT pg_sleep(0.06) AS not_logged;

@@ -301,3 +301,29 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 CREATE VIEW latdiag_slow_executions AS
   SELECT * FROM latdiag_slow_executions();
 GRANT SELECT ON latdiag_slow_executions TO PUBLIC;
+
+-- latdiag_explain_snapshots gains the W3C trace context of the execution it
+-- shows, from a sqlcommenter traceparent: from a trace to its plan and back.
+DROP VIEW latdiag_explain_snapshots;
+DROP FUNCTION latdiag_explain_snapshots();
+CREATE FUNCTION latdiag_explain_snapshots(
+    OUT snapshot_id int8,
+    OUT captured_at timestamptz,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT exec_time float8,
+    OUT query text,
+    OUT plan text,
+    OUT plan_truncated bool,
+    OUT trace_id text,
+    OUT parent_span_id text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_explain_snapshots'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW latdiag_explain_snapshots AS
+  SELECT * FROM latdiag_explain_snapshots();
+GRANT SELECT ON latdiag_explain_snapshots TO PUBLIC;

@@ -63,6 +63,8 @@ typedef struct QueryInfo
 
 #define QUERIES_COLS 78		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
 
+static Datum hex_datum(const uint8 *b, int n);
+
 /* May the current user see every user's texts? */
 static bool
 reader_sees_all(void)
@@ -719,8 +721,8 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 	{
 		SnapshotRow *sn = &rows[r];
 		bool		own = sn->userid == reader;
-		Datum		values[10];
-		bool		nulls[10];
+		Datum		values[12];
+		bool		nulls[12];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -746,7 +748,18 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 		}
 		put_private_text(values, nulls, &i, sn->plan, -1, sees_all || own);
 		values[i++] = BoolGetDatum(sn->plan_truncated);
-		Assert(i == 10);
+		/* 1.4: the W3C trace context of the execution */
+		if (sn->trace.valid)
+		{
+			values[i++] = hex_datum(sn->trace.trace_id, 16);
+			values[i++] = hex_datum(sn->trace.parent_id, 8);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		Assert(i == 12);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

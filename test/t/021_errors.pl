@@ -133,6 +133,26 @@ is( $res,
 	"22P02 1 SELECT v FROM er WHERE id = \$1\n23505 1 INSERT INTO er VALUES (\$1, \$2)",
 	'extended protocol: Bind and Execute errors counted against their statements');
 
+# a sqlcommenter comment after the semicolon (one query string, as drivers
+# send it): the trace context reaches the slow-execution log and the snapshot
+$node->command_ok(
+	[
+		'psql', '-X', '-d',
+		$node->connstr('postgres')
+		  . " options='-c latdiag.snapshot_min_duration=100 -c latdiag.snapshot_sample_rate=1'",
+		'-c',
+		q{SELECT pg_sleep(0.15) AS traced; /*route='%2Fcheckout',traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'*/}
+	],
+	'a traced statement with its comment after the semicolon');
+$res = $node->safe_psql('postgres', q{
+SELECT e.trace_id, e.parent_span_id, e.query, s.trace_id = e.trace_id
+  FROM latdiag_slow_executions e
+  LEFT JOIN latdiag_explain_snapshots s ON s.queryid = e.queryid
+ WHERE e.trace_id IS NOT NULL});
+is( $res,
+	"4bf92f3577b34da6a3ce929d0e0e4736|00f067aa0ba902b7|SELECT pg_sleep(0.15) AS traced|t",
+	'traceparent after the semicolon: in the slow-execution log and the snapshot');
+
 # calls agree with pg_stat_statements for every statement both know
 $res = $node->safe_psql('postgres', q{
 SELECT count(*) FROM latdiag_queries l

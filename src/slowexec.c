@@ -224,9 +224,9 @@ slowexec_add(SlowExecution *e)
 	e->finished_at = GetCurrentTimestamp();
 	e->dbid = MyDatabaseId;
 	e->pid = MyProcPid;
-	strlcpy(e->application_name, application_name ? application_name : "",
-			SLOWEXEC_NAME_LEN);
-	strlcpy(e->client, client_address(), SLOWEXEC_CLIENT_LEN);
+	snprintf(e->application_name, SLOWEXEC_NAME_LEN, "%s",
+			 application_name ? application_name : "");
+	snprintf(e->client, SLOWEXEC_CLIENT_LEN, "%s", client_address());
 
 	pos = pg_atomic_fetch_add_u64(&ring->next, 1);
 	s = &ring->slots[pos % ring->size];

@@ -10,6 +10,18 @@ SELECT pg_sleep(0.06) AS trailing /*action='checkout',traceparent='00-0af7651916
 -- statement: that case is in the TAP test 021_errors); whether the statement's
 -- text starts at the comment depends on the server version (18 skips it)
 /*traceparent='00-11111111111111111111111111111111-2222222222222222-00'*/ SELECT pg_sleep(0.06) AS leading;
+-- sqlcommenter tags: URL-encoded values, an escaped quote, a leading comment
+SELECT pg_sleep(0.06) AS encoded /*controller='orders',route='%2Fapi%2Fv1%2Forders%2F%3Aid'*/;
+SELECT pg_sleep(0.06) AS quoted /*action='it\'s',framework='django%3A4.2'*/;
+/*application='shop',controller='cart'*/ SELECT pg_sleep(0.06) AS leading_tags;
+-- malformed comments are ignored whole: no quotes, unterminated, a bad %-escape
+SELECT pg_sleep(0.06) AS noquote /*route=checkout*/;
+SELECT pg_sleep(0.06) AS unterminated /*route='checkout,action='x'*/;
+SELECT pg_sleep(0.06) AS badescape /*route='%2'*/;
+-- too long: a value is cut at 95 bytes, a key longer than 31 bytes is dropped,
+-- and only the first 8 pairs are kept
+SELECT pg_sleep(0.06) AS long /*route='/very/long/route/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',a_key_that_is_far_too_long_to_be_kept='v'*/;
+SELECT pg_sleep(0.06) AS many /*k1='1',k2='2',k3='3',k4='4',k5='5',k6='6',k7='7',k8='8',k9='9',k10='10'*/;
 -- application_name changes mid-session
 SET application_name = 'svc_b';
 -- malformed: all-zero trace id, a bad hex digit, too short, version ff
@@ -27,7 +39,7 @@ SELECT application_name, toplevel, sqlstate, trace_id, parent_span_id,
        duration >= 50 OR sqlstate IS NOT NULL AS slow_or_failed,
        pid = pg_backend_pid() AS this_backend,
        client_addr IS NULL AS local_client,
-       substring(query from 'AS [a-z_]+') AS label
+       substring(query from 'AS [a-z_]+') AS label, tags
   FROM latdiag_slow_executions
  WHERE query NOT LIKE '%latdiag%'
  ORDER BY finished_at;

@@ -292,6 +292,7 @@ CREATE FUNCTION latdiag_slow_executions(
     OUT client_addr text,
     OUT trace_id text,
     OUT parent_span_id text,
+    OUT tags jsonb,
     OUT query text
 )
 RETURNS SETOF record

@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <sys/socket.h>
 #include <netdb.h>
 
@@ -164,6 +165,172 @@ trace_context_parse(const char *text, int len, TraceContext *tc)
 	return false;
 }
 
+/* A key character of sqlcommenter (URL-encoded keys keep '%'). */
+static inline bool
+sqlc_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		(c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' || c == '%';
+}
+
+/*
+ * URL-decode src[0..n) into dst (at most cap - 1 bytes, then NUL), undoing
+ * sqlcommenter's "\'" escape too.  Returns the decoded length, or -1 if a
+ * %-escape is malformed.  A value longer than cap - 1 is cut.
+ */
+static int
+sqlc_decode(const char *src, int n, char *dst, int cap)
+{
+	int			o = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		char		c = src[i];
+
+		if (c == '%')
+		{
+			int			hi,
+						lo;
+
+			if (i + 2 >= n)
+				return -1;
+			hi = hex_value(src[i + 1]);
+			lo = hex_value(src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (char) (hi << 4 | lo);
+			i += 2;
+		}
+		else if (c == '\\' && i + 1 < n && src[i + 1] == '\'')
+			c = src[++i];
+		if (o < cap - 1)
+			dst[o++] = c;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+/*
+ * Parse the pairs of one comment body, body[0..n): key='value',key='value'.
+ * Any malformed pair makes the whole comment ignored (returns false).
+ */
+static bool
+sqlc_parse_body(const char *body, int n, SqlcTags *tags)
+{
+	int			i = 0;
+
+	tags->ntags = 0;
+	tags->len = 0;
+	while (i < n)
+	{
+		int			k0 = i,
+					klen,
+					v0,
+					vlen;
+		char		key[SQLC_KEY_LEN];
+		char		value[SQLC_VALUE_LEN];
+		int			kdec,
+					vdec;
+
+		while (i < n && sqlc_key_char(body[i]))
+			i++;
+		klen = i - k0;
+		if (klen == 0 || i + 1 >= n || body[i] != '=' || body[i + 1] != '\'')
+			return false;
+		i += 2;
+		v0 = i;
+		while (i < n && body[i] != '\'')
+		{
+			if (body[i] == '\\' && i + 1 < n)
+				i++;
+			i++;
+		}
+		if (i >= n)
+			return false;		/* unterminated value */
+		vlen = i - v0;
+		i++;					/* the closing quote */
+		if (i < n)
+		{
+			if (body[i] != ',')
+				return false;
+			i++;
+		}
+		kdec = sqlc_decode(body + k0, klen, key, sizeof(key));
+		vdec = sqlc_decode(body + v0, vlen, value, sizeof(value));
+		if (kdec < 0 || vdec < 0)
+			return false;
+		/* the trace context has its own columns; bounded, valid text only */
+		if (kdec == 0 || kdec >= SQLC_KEY_LEN - 1 ||
+			strcmp(key, "traceparent") == 0 || strcmp(key, "tracestate") == 0)
+			continue;
+		if (vdec > 0)
+			vdec = pg_mbcliplen(value, vdec, vdec);
+		value[vdec] = '\0';
+		if (!pg_verifymbstr(key, kdec, true) || !pg_verifymbstr(value, vdec, true))
+			continue;
+		if (tags->ntags >= SQLC_MAX_TAGS ||
+			tags->len + kdec + 1 + vdec + 1 > SQLC_TAGS_LEN)
+			continue;			/* more than we keep: the first ones win */
+		memcpy(tags->buf + tags->len, key, kdec + 1);
+		tags->len += kdec + 1;
+		memcpy(tags->buf + tags->len, value, vdec + 1);
+		tags->len += vdec + 1;
+		tags->ntags++;
+	}
+	return true;
+}
+
+/*
+ * The sqlcommenter tags of a query string: the pairs of a comment at its end
+ * (before or after a final semicolon), else of a comment at its start, as
+ * drivers write them.  A malformed comment is ignored.  Returns the number
+ * of tags; allocates nothing and raises no error.
+ */
+int
+sqlc_parse(const char *text, int len, SqlcTags *tags)
+{
+	int			e = len;
+	int			b = 0;
+
+	tags->ntags = 0;
+	tags->len = 0;
+	if (text == NULL || len < 4)
+		return 0;
+	/* trailing: skip whitespace and semicolons, then "*\/" ... "/\*" */
+	while (e > 0 && (isspace((unsigned char) text[e - 1]) || text[e - 1] == ';'))
+		e--;
+	if (e >= 4 && text[e - 1] == '/' && text[e - 2] == '*')
+	{
+		for (int s = e - 4; s >= 0; s--)
+		{
+			if (text[s] == '/' && text[s + 1] == '*')
+			{
+				if (sqlc_parse_body(text + s + 2, e - 2 - (s + 2), tags))
+					return tags->ntags;
+				break;
+			}
+		}
+	}
+	/* leading */
+	while (b < len && isspace((unsigned char) text[b]))
+		b++;
+	if (b + 4 <= len && text[b] == '/' && text[b + 1] == '*')
+	{
+		for (int s = b + 2; s + 1 < len; s++)
+		{
+			if (text[s] == '*' && text[s + 1] == '/')
+			{
+				if (sqlc_parse_body(text + b + 2, s - (b + 2), tags))
+					return tags->ntags;
+				break;
+			}
+		}
+	}
+	tags->ntags = 0;
+	tags->len = 0;
+	return 0;
+}
+
 /*
  * Copy a statement's text (loc, len within the query string source, as
  * CleanQuerytext takes them) into an entry, cut at a character boundary,
@@ -177,9 +344,12 @@ slowexec_set_statement(SlowExecution *e, const char *source, int loc, int len)
 
 	e->text_len = 0;
 	e->trace.valid = false;
+	e->tags.ntags = 0;
+	e->tags.len = 0;
 	if (source == NULL)
 		return;
 	(void) trace_context_parse(source, (int) strlen(source), &e->trace);
+	(void) sqlc_parse(source, (int) strlen(source), &e->tags);
 	stmt = CleanQuerytext(source, &loc, &len);
 	if (len <= 0)
 		return;

@@ -15,6 +15,10 @@
 #define SLOWEXEC_TEXT_LEN	1024	/* bytes of the statement kept */
 #define SLOWEXEC_NAME_LEN	64		/* application_name, as NAMEDATALEN */
 #define SLOWEXEC_CLIENT_LEN 64		/* a client address as text */
+#define SQLC_MAX_TAGS		8		/* sqlcommenter tags kept per execution */
+#define SQLC_KEY_LEN		32		/* longest key kept (longer: the pair is dropped) */
+#define SQLC_VALUE_LEN		96		/* longest value kept (longer: cut) */
+#define SQLC_TAGS_LEN		(SQLC_MAX_TAGS * (SQLC_KEY_LEN + SQLC_VALUE_LEN))
 
 /* W3C trace context: 16-byte trace id and 8-byte parent (span) id. */
 typedef struct TraceContext
@@ -23,6 +27,17 @@ typedef struct TraceContext
 	uint8		trace_id[16];
 	uint8		parent_id[8];
 } TraceContext;
+
+/*
+ * sqlcommenter tags: ntags (key, value) pairs, URL-decoded, each string
+ * NUL-terminated, one after the other in buf.
+ */
+typedef struct SqlcTags
+{
+	int			ntags;
+	int			len;			/* bytes of buf used */
+	char		buf[SQLC_TAGS_LEN];
+} SqlcTags;
 
 /* One execution, as the ring holds it and the view reads it. */
 typedef struct SlowExecution
@@ -42,6 +57,7 @@ typedef struct SlowExecution
 	int64		shared_blks_read;
 	double		lock_wait_ms;	/* -1: unknown */
 	TraceContext trace;
+	SqlcTags	tags;
 	char		application_name[SLOWEXEC_NAME_LEN];
 	char		client[SLOWEXEC_CLIENT_LEN];
 	int32		text_len;
@@ -60,6 +76,7 @@ slowexec_is_slow(double ms, int min_duration)
 }
 
 extern bool trace_context_parse(const char *text, int len, TraceContext *tc);
+extern int	sqlc_parse(const char *text, int len, SqlcTags *tags);
 extern void slowexec_set_statement(SlowExecution *e, const char *source,
 								   int loc, int len);
 extern void slowexec_add(SlowExecution *e);

@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/hsearch.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
@@ -1223,6 +1224,30 @@ hex_datum(const uint8 *b, int n)
 	return CStringGetTextDatum(buf);
 }
 
+/* sqlcommenter tags as a jsonb object {"key": "value", ...}. */
+static Datum
+sqlc_tags_jsonb(const SqlcTags *tags)
+{
+	StringInfoData buf;
+	const char *p = tags->buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int t = 0; t < tags->ntags; t++)
+	{
+		const char *v = p + strlen(p) + 1;
+
+		if (t > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, p);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, v);
+		p = v + strlen(v) + 1;
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
 /*
  * SRF behind the latdiag_slow_executions view: the ring, newest first.  The
  * statement with its constants and the client address only for readers who
@@ -1245,8 +1270,8 @@ latdiag_slow_executions(PG_FUNCTION_ARGS)
 	for (int r = 0; r < nrows; r++)
 	{
 		SlowExecution *e = &rows[r];
-		Datum		values[18];
-		bool		nulls[18];
+		Datum		values[19];
+		bool		nulls[19];
 		bool		visible = sees_all || e->userid == reader;
 		int			i = 0;
 
@@ -1286,6 +1311,10 @@ latdiag_slow_executions(PG_FUNCTION_ARGS)
 			nulls[i++] = true;
 			nulls[i++] = true;
 		}
+		if (e->tags.ntags > 0 && visible)
+			values[i++] = sqlc_tags_jsonb(&e->tags);
+		else
+			nulls[i++] = true;
 		put_private_text(values, nulls, &i, e->text, e->text_len, sees_all);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -6,6 +6,8 @@
 #  - the extended protocol: an error at Bind (a bad parameter) and one at
 #    Execute are counted against their statement;
 #  - calls stay equal to pg_stat_statements' calls;
+#  - a sqlcommenter traceparent after the semicolon reaches the slow-execution
+#    log and the snapshot; 10,000 distinct tags churn through a bounded ring;
 #  - the counters and latdiag_errors survive a clean restart.
 use strict;
 use warnings;
@@ -152,6 +154,24 @@ SELECT e.trace_id, e.parent_span_id, e.query, s.trace_id = e.trace_id
 is( $res,
 	"4bf92f3577b34da6a3ce929d0e0e4736|00f067aa0ba902b7|SELECT pg_sleep(0.15) AS traced|t",
 	'traceparent after the semicolon: in the slow-execution log and the snapshot');
+
+# bounded memory: 10,000 executions with distinct sqlcommenter tags churn
+# through the ring, which keeps latdiag.max_slow_executions of them in the
+# same shared memory
+my $shmem_before = $node->safe_psql('postgres',
+	q{SELECT sum(allocated_size) FROM pg_shmem_allocations WHERE name LIKE 'postgres_latdiag%'});
+$node->safe_psql('postgres', q{
+SET latdiag.slow_execution_min_duration = 0;
+SELECT format('SELECT 1 AS churn /*controller=''items'',route=''%%2Fitems%%2F%s''*/', g)
+  FROM generate_series(1, 10000) g \gexec
+});
+$res = $node->safe_psql('postgres', q{
+SELECT count(*), count(DISTINCT tags->>'route') > 900, max(length(tags::text)) < 200
+  FROM latdiag_slow_executions});
+is($res, '1000|t|t', 'the ring keeps 1000 executions, with their distinct tags');
+is( $node->safe_psql('postgres',
+		q{SELECT sum(allocated_size) FROM pg_shmem_allocations WHERE name LIKE 'postgres_latdiag%'}),
+	$shmem_before, 'shared memory unchanged by 10,000 distinct tags');
 
 # calls agree with pg_stat_statements for every statement both know
 $res = $node->safe_psql('postgres', q{

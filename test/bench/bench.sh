@@ -24,7 +24,12 @@
 #   gives the cost of one armed execution, and the report derives from both the
 #   deterministic expected Ir/query at the default sample rate.
 #
-# Run as root from anywhere:   bash test/bench/bench.sh
+# Run as root from anywhere:   bash test/bench/bench.sh [VERSION]
+#   VERSION (or LATDIAG_PG=VERSION): the PostgreSQL major, 15 (default), 17 or 18.
+#   test/versions/provide.sh makes it available (cached under $LATDIAG_CACHE; with
+#   LATDIAG_PRIVATE_PG15=1, 15 is a private copy of Debian's) and gives its pg_config;
+#   PG_CONFIG, when set, is used instead.  On 17 (npm's server) pgbench and psql are
+#   Debian 15's, which provide.sh links into 17's bindir.
 # Environment variables (defaults):
 #   ROUNDS=3        rounds of part A (each round runs every configuration once)
 #   DURATION=15     seconds per pgbench run
@@ -35,13 +40,19 @@
 #   SCAN_QUERIES=20 N of the scan workload of part B (even; 0 skips the scan workload)
 #   ARMED=1         run the part-B-only configuration latdiag+armed (0 skips it; then
 #                   latdiag's Ir/query is the raw, sampling-dependent figure only)
-#   OUT=test/bench/results   output directory (relative to the repo root unless absolute)
-#   PORT=54400      port of the throwaway cluster
+#   OUT=test/bench/results/pgMAJOR   output directory (relative to the repo root unless
+#                   absolute); MAJOR is that of the server measured
+#   PORT=54400      port of the throwaway cluster (its socket is in the private cluster
+#                   directory and there is no TCP listener)
 #   WARMUP=3        seconds of pgbench -S warm-up after each restart
 #   CONFIGS="none pgss latdiag"   configurations of part A, in round order
 #   KEEP=0          1 keeps the cluster directory (/tmp/latdiag_bench.*) for inspection
-#   BUILD=1         build + install the extension from the repo root if the .so is missing
-#   PG_CONFIG       pg_config of the PostgreSQL to use (default: the system one)
+#   BUILD=1         build the extension and the CLI from a clean copy of the repository
+#                   (test/versions/install.sh) and install them into that PostgreSQL before
+#                   measuring, so a stale postgres_latdiag.so is never measured; a failed
+#                   build stops the run.  0 measures whatever is installed (latdiag is
+#                   skipped with a warning if nothing is)
+#   PG_CONFIG       pg_config of the PostgreSQL to use (default: from provide.sh, see VERSION)
 #   PIN=0           1 pins the server to the first half of the CPUs and pgbench to the
 #                   other half (taskset); on small VMs this forces a cross-CPU wake-up per
 #                   query and lowers TPS without removing the noise (see doc/benchmark.md)
@@ -67,13 +78,9 @@ KEEP=${KEEP:-0}
 BUILD=${BUILD:-1}
 PIN=${PIN:-0}
 
-# The server binaries: those of $PG_CONFIG when set (e.g. a private install), else the system ones.
-BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 SNAP_MIN_MS=60000   # latdiag.snapshot_min_duration in part B (ms; see write_config)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
-OUT=${OUT:-test/bench/results}
-case "$OUT" in /*) ;; *) OUT="$REPO/$OUT" ;; esac
 PGUSER_OS=postgres
 DB=bench
 
@@ -84,7 +91,36 @@ warn() { echo "[bench $(date +%H:%M:%S)] WARNING: $*" >&2; }
 die()  { echo "[bench] ERROR: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (the server itself runs as the unprivileged user '$PGUSER_OS')"
-[ -x "$BIN/postgres" ] || die "$BIN/postgres not found (PostgreSQL 15 server package missing)"
+[ $# -le 1 ] || die "usage: bash test/bench/bench.sh [VERSION]   (15, 17 or 18; or LATDIAG_PG=VERSION)"
+
+# ---------------------------------------------------------------- which PostgreSQL
+LATDIAG_PG=${1:-${LATDIAG_PG:-}}
+major_of() { "$1" --version | sed -n 's/^PostgreSQL \([0-9][0-9]*\).*/\1/p'; }
+if [ -n "${PG_CONFIG:-}" ]; then
+    [ -x "$PG_CONFIG" ] || die "PG_CONFIG=$PG_CONFIG is not executable"
+    if [ -n "$LATDIAG_PG" ] && [ "$(major_of "$PG_CONFIG")" != "$LATDIAG_PG" ]; then
+        die "PG_CONFIG=$PG_CONFIG is PostgreSQL $(major_of "$PG_CONFIG"), not the $LATDIAG_PG asked for"
+    fi
+else
+    LATDIAG_PG=${LATDIAG_PG:-15}
+    case "$LATDIAG_PG" in
+        15|17|18) ;;
+        *) die "version '$LATDIAG_PG': the benchmark runs on 15, 17 or 18 (servers that test/versions/provide.sh provides)" ;;
+    esac
+    log "PostgreSQL $LATDIAG_PG: test/versions/provide.sh $LATDIAG_PG (cache ${LATDIAG_CACHE:-/var/cache/latdiag})"
+    PG_CONFIG=$(bash "$REPO/test/versions/provide.sh" "$LATDIAG_PG" | tail -n 1) \
+        || die "test/versions/provide.sh $LATDIAG_PG failed"
+    [ -x "$PG_CONFIG" ] || die "test/versions/provide.sh $LATDIAG_PG gave no pg_config ('$PG_CONFIG')"
+fi
+PG_MAJOR=$(major_of "$PG_CONFIG")
+[ -n "$PG_MAJOR" ] || die "cannot read the major version from $PG_CONFIG --version"
+BIN=$("$PG_CONFIG" --bindir)
+OUT=${OUT:-test/bench/results/pg$PG_MAJOR}
+case "$OUT" in /*) ;; *) OUT="$REPO/$OUT" ;; esac
+[ -x "$BIN/postgres" ] || die "$BIN/postgres not found (no PostgreSQL $PG_MAJOR server for $PG_CONFIG)"
+for p in pgbench psql initdb pg_ctl; do
+    [ -x "$BIN/$p" ] || die "$BIN/$p not found"
+done
 command -v "$PY" >/dev/null || die "python3 is needed for statistics and JSON output"
 case "$QUERIES" in ''|*[!0-9]*) die "QUERIES must be a positive even integer" ;; esac
 [ "$QUERIES" -ge 2 ] && [ $((QUERIES % 2)) -eq 0 ] || die "QUERIES must be even and >= 2"
@@ -115,12 +151,11 @@ elif [ "$PIN" = 1 ]; then
     PIN=0
 fi
 
-PKGLIBDIR=$("$BIN/pg_config" --pkglibdir)
-if [ ! -f "$PKGLIBDIR/postgres_latdiag.so" ] && [ "$BUILD" = 1 ]; then
-    log "postgres_latdiag.so not installed: building and installing from $REPO"
-    if ! (cd "$REPO" && make -s PG_CONFIG="$BIN/pg_config" && make -s PG_CONFIG="$BIN/pg_config" install) >&2; then
-        warn "build/install of postgres_latdiag failed"
-    fi
+PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
+if [ "$BUILD" = 1 ]; then
+    log "building postgres_latdiag from a clean copy of $REPO and installing it into $PKGLIBDIR"
+    bash "$REPO/test/versions/install.sh" "$PG_CONFIG" >/dev/null \
+        || die "build/install of postgres_latdiag for PostgreSQL $PG_MAJOR failed (BUILD=0 measures what is installed)"
 fi
 AVAILABLE_CONFIGS=""
 for c in $CONFIGS; do
@@ -255,6 +290,8 @@ psql_q "CHECKPOINT" >/dev/null
 psql_q "CREATE EXTENSION pg_prewarm" >/dev/null
 
 PG_VERSION_STR=$(psql_q "SHOW server_version")
+# On 17 pgbench (and psql) are Debian 15's: say so in the report.
+PGBENCH_VERSION=$("$BIN/pgbench" --version | sed 's/^pgbench (PostgreSQL) //')
 
 # ---------------------------------------------------------------- part A
 restart_with() {
@@ -286,6 +323,9 @@ run_pgbench() { # protocol duration -> prints TPS (without initial connection ti
 LATDIAG_SAMPLE_RATE=""
 LATDIAG_MIN_DURATION=""
 PART_A_START=$(date +%s)
+# The machine's load around part A: other processes competing for the CPUs make TPS
+# meaningless (part B counts instructions and does not care).
+LOAD_A_START=$(cut -d' ' -f1-3 /proc/loadavg)
 for round in $(seq 1 "$ROUNDS"); do
     for cfg in $CONFIGS; do
         restart_with "$cfg"
@@ -301,6 +341,7 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 PART_A_SECS=$(( $(date +%s) - PART_A_START ))
+LOAD_A_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Sanity check that the extensions really capture the workload: reset, 100 pgbench -S
 # transactions, expect 100 calls of the SELECT.
@@ -475,7 +516,7 @@ if [ "$SO_ID_START" != "$SO_ID_END" ]; then
 fi
 log "part A ${PART_A_SECS}s, part B ${PART_B_SECS}s; results in $OUT"
 export SO_ID_START SO_ID_END PIN RAW OUT ROUNDS DURATION CLIENTS SCALE QUERIES SCAN_QUERIES CONFIGS CG_CONFIGS \
-    WORKLOADS PG_VERSION_STR PART_A_SECS PART_B_SECS LATDIAG_SAMPLE_RATE LATDIAG_MIN_DURATION SNAP_MIN_MS
+    WORKLOADS PG_VERSION_STR PGBENCH_VERSION PG_CONFIG LOAD_A_START LOAD_A_END PART_A_SECS PART_B_SECS LATDIAG_SAMPLE_RATE LATDIAG_MIN_DURATION SNAP_MIN_MS
 "$PY" - <<'PYEOF'
 import json, os, statistics, datetime, platform, subprocess
 
@@ -582,7 +623,8 @@ params = {k.lower(): int(env[k]) for k in ("ROUNDS", "DURATION", "CLIENTS", "SCA
 params["part_b_snapshot_min_duration_ms"] = int(env["SNAP_MIN_MS"])
 
 res = {
-    "date": now, "server_version": env["PG_VERSION_STR"], "machine": machine, "parameters": params,
+    "date": now, "server_version": env["PG_VERSION_STR"], "pgbench_version": env["PGBENCH_VERSION"],
+    "pg_config": env["PG_CONFIG"], "machine": machine, "parameters": params,
     "configs": configs, "callgrind_configs": cg_configs, "callgrind_workloads": workloads,
     "latdiag_defaults": {"snapshot_sample_rate": env.get("LATDIAG_SAMPLE_RATE") or None,
                          "snapshot_min_duration": env.get("LATDIAG_MIN_DURATION") or None},
@@ -597,6 +639,7 @@ res = {
     "pinned": env["PIN"] == "1",
     "latdiag_so": {"start": env["SO_ID_START"], "end": env["SO_ID_END"], "builds_used": builds},
     "seconds": {"part_a": int(env["PART_A_SECS"]), "part_b": int(env["PART_B_SECS"])},
+    "loadavg_part_a": {"start": env["LOAD_A_START"], "end": env["LOAD_A_END"]},
 }
 with open(os.path.join(env["OUT"], "results.json"), "w") as f:
     json.dump(res, f, indent=2)
@@ -608,6 +651,7 @@ L.append("server %s; %d CPUs (%s); pgbench -S, clients=%d threads=%d, %d s per r
          % (env["PG_VERSION_STR"], machine["cpus"], cpu, params["clients"], params["clients"],
             params["duration"], params["scale"], params["rounds"],
             "server and pgbench pinned to separate CPUs" if env["PIN"] == "1" else "unpinned"))
+L.append("pg_config %s; pgbench %s" % (env["PG_CONFIG"], env["PGBENCH_VERSION"]))
 L.append("postgres_latdiag.so (md5 mtime): %s%s" % (env["SO_ID_START"],
          "" if env["SO_ID_START"] == env["SO_ID_END"] else "  CHANGED DURING THE RUN to " + env["SO_ID_END"]))
 if len(builds) > 1:
@@ -626,6 +670,8 @@ if params["rounds"] > 0:
                 if i < len(vals):
                     L.append("  %-6d %-8s %-9s %12.1f" % (i + 1, c, p, vals[i]))
     L.append("")
+    L.append("Part A load average (1, 5, 15 min) at its start: %s, at its end: %s (%d CPUs)"
+             % (env["LOAD_A_START"], env["LOAD_A_END"], machine["cpus"]))
     L.append("Part A median TPS (spread = (max - min) / median over the rounds):")
     L.append("  %-9s" % "protocol" + "".join("%12s %7s" % (c, "spread") for c in configs))
     for p in protos:

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # postgres_latdiag demo.
 #
-#   bash test/demo/run.sh
+#   bash test/demo/run.sh                 # PostgreSQL 15 (Debian 12's packages)
+#   LATDIAG_PG=18 bash test/demo/run.sh   # or 17: another major, see below
 #
 # On a Debian 12 machine, as root, this:
 #   1. installs what is missing (postgresql-15, postgresql-contrib,
 #      postgresql-server-dev-15, make, gcc) with apt-get;
-#   2. builds and installs the extension and the `latdiag` report CLI;
-#   3. starts a throwaway PostgreSQL 15 cluster in /tmp, as an unprivileged
+#   2. builds the extension and the `latdiag` report CLI from a clean copy of
+#      the checkout and installs them;
+#   3. starts a throwaway PostgreSQL cluster in /tmp, as an unprivileged
 #      user, with shared_preload_libraries = 'postgres_latdiag';
 #   4. loads a small online shop and runs a ~30 s workload against it with
 #      pgbench (fast point queries, plus queries with a slow tail: a report
@@ -23,16 +25,28 @@
 # Environment: LATDIAG_DEMO_SECONDS (workload duration, default 30),
 #              LATDIAG_DEMO_CLIENTS (pgbench clients, default 6),
 #              LATDIAG_DEMO_HTML (where the HTML report goes),
-#              PG_CONFIG (default /usr/bin/pg_config).
+#              LATDIAG_PG (the major: 15, the default, 17 or 18),
+#              PG_CONFIG (default /usr/bin/pg_config; when set, it is used
+#                         whatever LATDIAG_PG says).
+# Other majors, and 15 with LATDIAG_PRIVATE_PG15=1, come from
+# test/versions/provide.sh (step 1 then is provide.sh's): a private copy or
+# build under $LATDIAG_CACHE (default /var/cache/latdiag) into which the
+# extension is installed, not the system's PostgreSQL.  17's server is npm's
+# embedded-postgres runtime; its psql and pgbench are Debian 15's, which talk
+# to a 17 server fine.
 
 set -euo pipefail
 exec </dev/null
 
 DEMO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$DEMO_DIR/../.." && pwd)
+DEMO_PG=${LATDIAG_PG:-15}
+# provide.sh: another major than 15, or a private copy of 15 (LATDIAG_PRIVATE_PG15=1).
+USE_PROVIDE=0
+if [ -z "${PG_CONFIG:-}" ] && { [ "$DEMO_PG" != 15 ] || [ "${LATDIAG_PRIVATE_PG15:-0}" = 1 ]; }; then
+    USE_PROVIDE=1
+fi
 PG_CONFIG=${PG_CONFIG:-/usr/bin/pg_config}
-PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PG_CONFIG" ] && PGBIN=$("$PG_CONFIG" --bindir)
 HTML_OUT=${LATDIAG_DEMO_HTML:-/tmp/latdiag-demo-report.html}
 SECONDS_RUN=${LATDIAG_DEMO_SECONDS:-30}
 CLIENTS=${LATDIAG_DEMO_CLIENTS:-6}
@@ -43,29 +57,50 @@ say() { printf '\n==> %s\n' "$*"; }
 die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "run this as root (it installs packages and the extension)"
+case "$DEMO_PG" in
+    15|17|18) ;;
+    *) die "LATDIAG_PG=$DEMO_PG: the demo runs on 15, 17 or 18" ;;
+esac
 
 # --- 1. packages -------------------------------------------------------------
-say "checking packages"
-missing=()
-for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev make gcc; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-    [ "$status" = installed ] || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-    echo "all present"
+if [ "$USE_PROVIDE" = 1 ]; then
+    say "providing PostgreSQL $DEMO_PG (test/versions/provide.sh, cache ${LATDIAG_CACHE:-/var/cache/latdiag})"
+    PG_CONFIG=$(bash "$REPO_DIR/test/versions/provide.sh" "$DEMO_PG" | tail -n 1) ||
+        die "test/versions/provide.sh $DEMO_PG failed"
+    [ -x "$PG_CONFIG" ] || die "test/versions/provide.sh $DEMO_PG gave no pg_config ('$PG_CONFIG')"
+    echo "pg_config: $PG_CONFIG"
+elif [ "$DEMO_PG" = 15 ]; then
+    say "checking packages"
+    missing=()
+    for pkg in postgresql-15 postgresql-contrib postgresql-server-dev-15 libpq-dev make gcc; do
+        status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+        [ "$status" = installed ] || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "all present"
+    fi
 fi
-[ -x "$PGBIN/postgres" ] || die "$PGBIN/postgres not found"
+[ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found"
+PGBIN=$(cd "$("$PG_CONFIG" --bindir)" && pwd)
+PG_VERSION=$("$PG_CONFIG" --version | sed 's/^PostgreSQL //')
+if [ -n "${LATDIAG_PG:-}" ] && [ "${PG_VERSION%%[!0-9]*}" != "$DEMO_PG" ]; then
+    die "$PG_CONFIG is PostgreSQL $PG_VERSION, not the $DEMO_PG of LATDIAG_PG"
+fi
+for p in postgres initdb pg_ctl psql createdb pgbench; do
+    [ -x "$PGBIN/$p" ] || die "$PGBIN/$p not found"
+done
 
 # --- 2. build and install ------------------------------------------------------
+# From a clean copy of the checkout: objects built for another major, or
+# before the last change, are never reused.
 say "building and installing postgres_latdiag from $REPO_DIR"
-make -s -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG"
-make -s -C "$REPO_DIR" PG_CONFIG="$PG_CONFIG" install
-lib=$("$PG_CONFIG" --pkglibdir)/postgres_latdiag.so
+lib=$(bash "$REPO_DIR/test/versions/install.sh" "$PG_CONFIG" | tail -n 1) ||
+    die "building or installing postgres_latdiag failed"
 [ -f "$lib" ] || die "$lib was not installed"
 [ -x "$PGBIN/latdiag" ] || die "$PGBIN/latdiag was not installed"
 echo "installed $lib and $PGBIN/latdiag"
@@ -122,7 +157,7 @@ while port_in_use "$PORT"; do
     [ "$PORT" -lt 54429 ] || die "no free port in 54329..54428"
 done
 
-say "starting a throwaway cluster as user $RUNAS in $PGDATA_DIR (port $PORT)"
+say "starting a throwaway PostgreSQL $PG_VERSION cluster as user $RUNAS in $PGDATA_DIR (port $PORT)"
 as_user() { runuser -u "$RUNAS" -- "$@"; }
 as_user "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust -E UTF8 --locale=C --no-sync \
     >"$WORK/initdb.log" 2>&1 || die "initdb failed"

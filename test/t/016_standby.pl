@@ -14,6 +14,14 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use LatdiagViews;
 
+# The standby is made with pg_basebackup of the server's own version (the npm
+# runtime of 17 has none, and Debian's 15 one refuses a newer server).
+my ($pg_major) = `pg_config --version` =~ /(\d+)/;
+my ($bb_major) = (`pg_basebackup --version 2>/dev/null` // '') =~ /(\d+)/;
+plan skip_all => "no pg_basebackup of PostgreSQL $pg_major"
+  . (defined $bb_major ? " (only ${bb_major}'s)" : '') . ' to make the standby'
+  unless defined $bb_major && $bb_major == $pg_major;
+
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', q{

@@ -95,6 +95,9 @@ $waiter->quit;
 $node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_lock_waits')
   or diag('no lock wait recorded');
 
+# A failed statement (latdiag_errors).
+$node->psql('postgres', 'SELECT 1 / (id - id) FROM r');
+
 my $before = latdiag_dump($node);
 # (latdiag_lock_tree shows the waits in progress: none now)
 my @empty = grep { / 0 rows / && !/^latdiag_lock_tree:/ } split /\n/, $before;

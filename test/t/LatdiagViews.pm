@@ -59,7 +59,8 @@ sub latdiag_read_all
 
 # The whole content of every view and argument-free set-returning function of
 # the extension (found in the catalog), but latdiag_backend_plans() (the
-# statements running now): one line "name: md5 of its rows" each.
+# statements running now) and latdiag_slow_executions (a log of the latest
+# executions, not saved across restarts): one line "name: md5 of its rows" each.
 # Read with capture off for the session, so reading changes nothing.
 sub latdiag_dump
 {
@@ -71,13 +72,15 @@ SELECT string_agg(src, ' ' ORDER BY src) FROM (
    WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_class'::regclass
      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
      AND c.relkind = 'v'
+     -- a log of the latest executions, in memory only (not saved)
+     AND c.relname <> 'latdiag_slow_executions'
   UNION ALL
   SELECT quote_ident(p.proname) || '()' FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
    WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
      AND p.proretset AND p.pronargs = p.pronargdefaults
      -- what the sessions run right now, not stored statistics
-     AND p.proname <> 'latdiag_backend_plans') s},
+     AND p.proname NOT IN ('latdiag_backend_plans', 'latdiag_slow_executions')) s},
 		connstr => $connstr);
 	my $sql = join("\nUNION ALL ",
 		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $_ t" }

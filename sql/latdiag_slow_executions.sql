@@ -41,8 +41,9 @@ SELECT application_name, toplevel, sqlstate, trace_id, parent_span_id,
        client_addr IS NULL AS local_client,
        substring(query from 'AS [a-z_]+') AS label, tags
   FROM latdiag_slow_executions
- WHERE query NOT LIKE '%latdiag%'
+ WHERE (query LIKE '%pg_sleep%' OR sqlstate IS NOT NULL) AND query NOT LIKE '%latdiag%'
  ORDER BY finished_at;
+SELECT count(*) AS fast_logged FROM latdiag_slow_executions WHERE query LIKE '%AS fast%';
 
 -- from a trace id to the plan: the snapshot of the same execution carries it
 SET latdiag.snapshot_min_duration = 50;

@@ -124,7 +124,7 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	/* SEC_SLOW_EXECUTIONS */
 	TAG "SELECT finished_at, " MS("duration", 2, "duration_ms") ", sqlstate, queryid, "
 	DBNAME("dbid") ", planid, rows, " MS("lock_wait_time", 2, "lock_wait_ms") ", pid, "
-	"application_name, client_addr, trace_id, parent_span_id, "
+	"application_name, client_addr, trace_id, parent_span_id, tags::text AS tags, "
 	ONELINE("query") " AS query "
 	"FROM latdiag_slow_executions "
 	"WHERE coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "

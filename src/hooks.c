@@ -3,8 +3,12 @@
  *
  * Every hook saves the previous one and calls it.  The nesting level counts
  * ExecutorRun, ExecutorFinish and ProcessUtility calls (planning has its own
- * level); each hook that raises a level restores it in PG_FINALLY, so an
- * ERROR in a nested statement cannot leave it wrong.  A statement is
+ * level); each hook that raises a level restores it both after the call and
+ * in PG_CATCH (the planner in PG_FINALLY), so an ERROR in a nested statement
+ * cannot leave it wrong.  The executor and utility hooks' PG_CATCH also
+ * notes the failure of a tracked statement (errors.c) before re-throwing:
+ * the same PG_TRY as before, so finishing statements pay nothing more.  A
+ * statement is
  * "toplevel" when it runs at executor nesting level 0, as in
  * pg_stat_statements.
  *

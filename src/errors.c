@@ -234,7 +234,6 @@ errors_flush(bool abort)
 		double		ms = now > reported.stmt_start ?
 			(double) (now - reported.stmt_start) / 1000.0 : 0.0;
 		Oid			userid = GetUserId();
-
 		ErrorPending *p = &reported_exec;
 
 		if (reported.queryid != UINT64CONST(0))

@@ -115,5 +115,20 @@ SELECT count(*) FILTER (WHERE columns = '{user_id}') AS user_id_candidates,
        count(*) FILTER (WHERE columns = '{a,b}') AS a_b_candidates
   FROM latdiag_index_candidates;
 
-DROP TABLE ia_orders, ia_users, ia_items, ia_tiny;
+-- mixed-case identifiers: every array of column names holds plain names (as
+-- pg_attribute.attname); index_def quotes them as SQL needs
+CREATE TABLE "IaMixed" (id int PRIMARY KEY, "userId" int, pad text);
+INSERT INTO "IaMixed" SELECT g, g % 5000, repeat('x', 50) FROM generate_series(1, 50000) g;
+ANALYZE "IaMixed";
+SELECT latdiag_reset();
+SELECT count(*) FROM "IaMixed" WHERE "userId" = 42;
+SELECT relname, filter_columns, filter_columns = ARRAY['userId'] AS plain
+  FROM latdiag_seq_scans WHERE relname LIKE '%IaMixed%';
+SELECT relname, columns, columns = ARRAY['userId'] AS plain, index_def
+  FROM latdiag_index_candidates WHERE relname LIKE '%IaMixed%';
+SELECT c -> 'columns' AS json_columns
+  FROM jsonb_array_elements(latdiag_index_report('json')::jsonb -> 'candidates') c
+ WHERE c ->> 'relname' LIKE '%IaMixed%';
+
+DROP TABLE ia_orders, ia_users, ia_items, ia_tiny, "IaMixed";
 DELETE FROM latdiag_index_report_history;

@@ -49,33 +49,45 @@ SELECT format('SELECT name FROM np_products WHERE id = %s', g) FROM generate_ser
 SELECT count(*) AS reported FROM latdiag_n_plus_one;
 SET latdiag.n_plus_one_min_time = 0;
 
--- ... and so is a statement that runs once per execution of the one before
--- it (a request running the same two statements again and again): only the
--- first, run once per row of the generating query, is a loop
+-- ... two relations per row (the user of each order, then its items; \gexec
+-- runs a row's columns one after the other): two loops with one parent, the
+-- query whose rows drive both; the lookup that runs once before each items
+-- query is a sibling, not the items' parent
 SELECT latdiag_reset();
 \o /dev/null
-SELECT stmt FROM (
-  SELECT g, 0 AS k, format('SELECT user_id FROM np_orders WHERE id = %s', g) AS stmt
-    FROM generate_series(1, 8) g
-  UNION ALL
-  SELECT g, 1, format('SELECT count(*) FROM np_items WHERE order_id = %s', g)
-    FROM generate_series(1, 8) g
-) s ORDER BY g, k \gexec
+SELECT format('SELECT user_id FROM np_orders WHERE id = %s', g),
+       format('SELECT count(*) FROM np_items WHERE order_id = %s', g)
+  FROM generate_series(1, 8) g \gexec
 \o
-SELECT child_query, child_calls FROM latdiag_n_plus_one;
+SELECT left(parent_query, 13) AS parent, child_query, child_calls, confidence
+  FROM latdiag_n_plus_one ORDER BY child_query COLLATE "C";
 
--- 4. interleaved loops: items per order and products per item, A B B B A B B B
+-- ... and the same two statements again and again with nothing whose rows
+-- drive them (here: one row holding every statement): loops without a
+-- parent, kind read_loop, only in latdiag_n_plus_one_all()
 SELECT latdiag_reset();
 \o /dev/null
-SELECT stmt FROM (
-  SELECT o.id, 0 AS item, format('SELECT id, product_id FROM np_items WHERE order_id = %s', o.id) AS stmt
-    FROM np_orders o WHERE o.user_id = 4
-  UNION ALL
-  SELECT i.order_id, i.id, format('SELECT name FROM np_products WHERE id = %s', i.product_id)
-    FROM np_items i JOIN np_orders o ON o.id = i.order_id WHERE o.user_id = 4
-) s ORDER BY id, item \gexec
+SELECT string_agg(format('SELECT user_id FROM np_orders WHERE id = %s; ', g) ||
+                  format('SELECT count(*) FROM np_items WHERE order_id = %s', g), '; ')
+  FROM generate_series(1, 8) g \gexec
 \o
-SELECT kind, parent_query, child_query, episodes, child_calls, confidence = 1 AS parent_rows_match
+SELECT count(*) AS reported FROM latdiag_n_plus_one;
+SELECT kind, parent_query, child_query, child_calls, confidence, suggestion
+  FROM latdiag_n_plus_one_all() ORDER BY child_query COLLATE "C";
+
+-- 4. nested loops: items per order and products per item, A B B B A B B B;
+-- each loop's parent is the statement whose rows drive it
+SELECT latdiag_reset();
+\o /dev/null
+SELECT format('SELECT id, product_id FROM np_items WHERE order_id = %s', o.id), p[1], p[2], p[3]
+  FROM np_orders o,
+       LATERAL (SELECT array_agg(format('SELECT name FROM np_products WHERE id = %s', i.product_id)
+                                 ORDER BY i.id) AS p
+                  FROM np_items i WHERE i.order_id = o.id) x
+ WHERE o.user_id = 4 ORDER BY o.id \gexec
+\o
+SELECT kind, left(parent_query, 40) AS parent, child_query, episodes, child_calls,
+       confidence = 1 AS parent_rows_match
   FROM latdiag_n_plus_one ORDER BY child_calls;
 
 -- 5. a loop inside PL/pgSQL: nested statements, toplevel = false

@@ -7,7 +7,7 @@ SET application_name = 'svc_a';
 SELECT 1 AS fast;
 SELECT pg_sleep(0.06) AS trailing /*action='checkout',traceparent='00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'*/;
 -- a leading comment (psql sends a comment after the semicolon with the next
--- statement: that case is in the TAP test 022_errors); whether the statement's
+-- statement: that case is in the TAP test 023_errors); whether the statement's
 -- text starts at the comment depends on the server version (18 skips it)
 /*traceparent='00-11111111111111111111111111111111-2222222222222222-00'*/ SELECT pg_sleep(0.06) AS leading;
 -- sqlcommenter tags: URL-encoded values, an escaped quote, a leading comment

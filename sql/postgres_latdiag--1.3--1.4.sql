@@ -152,6 +152,36 @@ SELECT t.depth,
  ORDER BY t.path;
 GRANT SELECT ON latdiag_lock_tree TO PUBLIC;
 
+-- ---------------------------------------------------------------- N+1 (issue 17)
+-- Every N+1 row, loops without a parent (kind 'read_loop') included; the
+-- latdiag_n_plus_one view (and function) leave those out.
+CREATE FUNCTION latdiag_n_plus_one_all(
+    OUT dbid oid,
+    OUT userid oid,
+    OUT kind text,
+    OUT toplevel bool,
+    OUT parent_queryid bigint,
+    OUT parent_query text,
+    OUT child_queryid bigint,
+    OUT child_query text,
+    OUT episodes int8,
+    OUT child_calls int8,
+    OUT avg_calls_per_episode float8,
+    OUT max_calls_per_episode int8,
+    OUT total_round_trip_time float8,
+    OUT child_exec_time float8,
+    OUT last_seen timestamptz,
+    OUT suggestion text,
+    OUT mean_round_trip_time float8,
+    OUT rows_per_call float8,
+    OUT distinct_ratio float8,
+    OUT confidence float8,
+    OUT first_seen timestamptz
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_n_plus_one_all'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 -- Failed executions.  latdiag_queries gains the executions that ended in
 -- ERROR (not in calls): errors, error_time, the common causes (timeouts
 -- 57014, deadlocks 40P01, serialization_failures 40001, lock_timeouts

@@ -1758,12 +1758,21 @@ rel_qualified_name(Oid relid)
 									  name);
 }
 
-/* Column i of c as index_def and the columns array show it. */
+/*
+ * Column i of c: as index_def shows it (quoted = true: an identifier quoted
+ * where SQL needs it), or as the columns array shows it (the plain name, as
+ * pg_attribute.attname and every other column array of latdiag).  An
+ * expression is deparsed in parentheses either way.
+ */
 static char *
-cand_col_text(Cand *c, int i)
+cand_col_text(Cand *c, int i, bool quoted)
 {
 	if (c->attnos[i] != 0)
-		return pstrdup(quote_identifier(get_attname(c->relid, c->attnos[i], false)));
+	{
+		char	   *name = get_attname(c->relid, c->attnos[i], false);
+
+		return quoted ? pstrdup(quote_identifier(name)) : name;
+	}
 	return psprintf("(%s)",
 					deparse_expression(c->exprs[i],
 									   deparse_context_for(get_rel_name(c->relid), c->relid),
@@ -1914,10 +1923,9 @@ emit_advice(Advisor *adv, ReturnSetInfo *rsinfo, Advice *a)
 					 rel_qualified_name(c->relid));
 	for (int i = 0; i < c->ncols; i++)
 	{
-		char	   *col = cand_col_text(c, i);
-
-		appendStringInfo(&def, "%s%s", i ? ", " : "", col);
-		astate = accumArrayResult(astate, CStringGetTextDatum(col), false,
+		appendStringInfo(&def, "%s%s", i ? ", " : "", cand_col_text(c, i, true));
+		astate = accumArrayResult(astate,
+								  CStringGetTextDatum(cand_col_text(c, i, false)), false,
 								  TEXTOID, CurrentMemoryContext);
 	}
 	appendStringInfoChar(&def, ')');

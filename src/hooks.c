@@ -243,7 +243,8 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (track && latdiag_snapshot_min_duration >= 0 &&
 		(store_seen_slow(queryid, exec_nesting == 0) || snapshots_sampled()))
 		queryDesc->instrument_options |= snapshots_instrument_options();
-	if (track)
+	/* statements run inside a trigger are not the client's: no N+1 part */
+	if (track && !nplusone_skip())
 		nplusone_start(queryid, exec_nesting);
 
 	if (track)
@@ -379,7 +380,8 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 						 queryDesc->sourceText,
 						 queryDesc->plannedstmt->stmt_location,
 						 queryDesc->plannedstmt->stmt_len);
-		nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
+		if (!nplusone_skip())
+			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
 		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
 			log_slow(&smp, queryid, lock_ms, queryDesc->sourceText,
 					 queryDesc->plannedstmt->stmt_location,

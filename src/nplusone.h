@@ -14,7 +14,8 @@ typedef enum NpKind
 {
 	NP_READ,					/* one read per parent row, distinct parameters */
 	NP_DUPLICATE,				/* the same parameters fetched again and again */
-	NP_WRITE_LOOP				/* one INSERT/UPDATE/DELETE per row */
+	NP_WRITE_LOOP,				/* one INSERT/UPDATE/DELETE per row */
+	NP_READ_LOOP				/* distinct reads in a loop, with no parent */
 } NpKind;
 
 /* A copy of one entry, as the view reads it. */
@@ -23,7 +24,7 @@ typedef struct NpRow
 	Oid			userid;
 	Oid			dbid;
 	uint64		child_queryid;
-	uint64		parent_queryid; /* 0: no statement ran before the loop */
+	uint64		parent_queryid; /* 0: the loop has no parent */
 	NpKind		kind;
 	bool		toplevel;
 	int64		episodes;
@@ -45,6 +46,7 @@ extern void nplusone_shmem_startup(void);
 extern Size nplusone_shmem_size(void);
 
 /* capture, from the hooks */
+extern bool nplusone_skip(void);
 extern void nplusone_note_constants(uint64 queryid, const char *query, int loc,
 									int len, CompatJumbleState *jstate);
 extern void nplusone_start(uint64 queryid, int level);

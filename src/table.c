@@ -100,6 +100,7 @@ typedef struct TableShared
 	Size		text_bytes;		/* sum over entries of text_len + 1 */
 	double		median_usage;	/* usage given to new entries */
 	TimestampTz stats_reset;
+	pg_atomic_uint64 resets;	/* table_reset calls since start */
 	int32		nfree;
 	int32		free_slots[FLEXIBLE_ARRAY_MEMBER];
 } TableShared;
@@ -248,6 +249,7 @@ table_attach(const TableDef *def)
 		sh->text_bytes = 0;
 		sh->median_usage = USAGE_MEDIAN_INIT;
 		sh->stats_reset = GetCurrentTimestamp();
+		pg_atomic_init_u64(&sh->resets, 0);
 		sh->nfree = def->max_entries;
 		for (int i = 0; i < def->max_entries; i++)
 		{
@@ -686,10 +688,22 @@ table_reset(Table *t, Oid userid, Oid dbid, uint64 queryid)
 	TableKeyPrefix m = {userid, dbid, queryid};
 	bool		all = (userid == InvalidOid && dbid == InvalidOid && queryid == 0);
 
+	pg_atomic_fetch_add_u64(&t->shared->resets, 1);
 	(void) table_remove(t, table_match_prefix, &m);
 	if (all)
 		table_reset_stats(t);
 	return all;
+}
+
+/*
+ * How many times the table was reset (fully or in part) since the server
+ * started: one atomic read, no lock.  A backend compares two readings to
+ * learn whether a reset happened in between.
+ */
+uint64
+table_resets(Table *t)
+{
+	return pg_atomic_read_u64(&t->shared->resets);
 }
 
 /* The table's own figures. */

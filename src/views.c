@@ -48,6 +48,7 @@ PG_FUNCTION_INFO_V1(latdiag_explain_snapshots);
 PG_FUNCTION_INFO_V1(latdiag_explain);
 PG_FUNCTION_INFO_V1(latdiag_seq_scans);
 PG_FUNCTION_INFO_V1(latdiag_n_plus_one);
+PG_FUNCTION_INFO_V1(latdiag_n_plus_one_all);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
 PG_FUNCTION_INFO_V1(latdiag_backend_plans);
@@ -929,6 +930,14 @@ np_suggestion(NpKind kind, const char *child_text, bool visible)
 			return pstrdup("fetch all rows at once (`... = ANY($1)` with an array of "
 						   "the parent's keys) or join to the parent query, instead of "
 						   "one query per parent row");
+		case NP_READ_LOOP:
+			if (col)
+				return psprintf("one query per key, with no parent query on this connection: "
+								"if the keys come from one list, fetch them at once with "
+								"`... WHERE %s = ANY($1)`", col);
+			return pstrdup("one query per key, with no parent query on this connection: "
+						   "if the keys come from one list, fetch them at once with "
+						   "`... = ANY($1)`");
 		case NP_DUPLICATE:
 			return pstrdup("the same statement runs again and again with the same "
 						   "parameters: run it once and reuse the result (cache it in the "
@@ -941,9 +950,12 @@ np_suggestion(NpKind kind, const char *child_text, bool visible)
 	return NULL;
 }
 
-/* SRF behind the latdiag_n_plus_one view. */
-Datum
-latdiag_n_plus_one(PG_FUNCTION_ARGS)
+/*
+ * Rows of the N+1 table; read_loop rows (loops without a parent) only when
+ * all is set.
+ */
+static Datum
+n_plus_one_rows(FunctionCallInfo fcinfo, bool all)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			reader = GetUserId();
@@ -962,13 +974,18 @@ latdiag_n_plus_one(PG_FUNCTION_ARGS)
 	for (int r = 0; r < nrows; r++)
 	{
 		NpRow	   *n = &rows[r];
-		QueryInfo  *child = query_info(texts, n->userid, n->dbid, n->child_queryid);
-		QueryInfo  *parent = n->parent_queryid == 0 ? NULL :
-			query_info(texts, n->userid, n->dbid, n->parent_queryid);
+		QueryInfo  *child;
+		QueryInfo  *parent;
 		bool		visible = sees_all || n->userid == reader;
 		Datum		values[21];
 		bool		nulls[21];
 		int			i = 0;
+
+		if (n->kind == NP_READ_LOOP && !all)
+			continue;
+		child = query_info(texts, n->userid, n->dbid, n->child_queryid);
+		parent = n->parent_queryid == 0 ? NULL :
+			query_info(texts, n->userid, n->dbid, n->parent_queryid);
 
 		memset(nulls, 0, sizeof(nulls));
 		values[i++] = ObjectIdGetDatum(n->dbid);
@@ -1007,6 +1024,20 @@ latdiag_n_plus_one(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* SRF behind the latdiag_n_plus_one view: the findings. */
+Datum
+latdiag_n_plus_one(PG_FUNCTION_ARGS)
+{
+	return n_plus_one_rows(fcinfo, false);
+}
+
+/* latdiag_n_plus_one_all(): every kind, loops without a parent too (1.4). */
+Datum
+latdiag_n_plus_one_all(PG_FUNCTION_ARGS)
+{
+	return n_plus_one_rows(fcinfo, true);
 }
 
 /*

@@ -78,9 +78,10 @@ my $info = $node->safe_psql('postgres', q{
 SELECT evictions > 0, truncated_texts > 0, plan_changes > 0, snapshots > 0, seq_scans > 0
   FROM latdiag_info});
 is($info, 't|t|t|t|t', 'evictions, a truncated text, a plan change, snapshots and seq scans recorded');
-# An N+1 loop, and a row-lock wait (one session holds the row for 200 ms).
+# An N+1 loop (a parent whose 8 rows drive 8 lookups), and a row-lock wait
+# (one session holds the row for 200 ms).
 $node->safe_psql('postgres',
-	"SET latdiag.n_plus_one_min_time = 0;\n"
+	"SET latdiag.n_plus_one_min_time = 0;\nSELECT id FROM r WHERE id <= 8 ORDER BY id;\n"
 	  . join('', map { "SELECT c1 FROM r WHERE id = $_;\n" } 1 .. 8));
 my $holder = $node->background_psql('postgres');
 $holder->query_safe('BEGIN; UPDATE r SET c7 = c7 WHERE id = 3');

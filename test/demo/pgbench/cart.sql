@@ -1,9 +1,10 @@
 -- Checkout page with an N+1 loop, as a lazy-loading ORM renders it: one
--- query for the cart (the user's latest order's items), then one query per
--- item for its product, each a separate statement and round trip.
+-- query for the cart (the user's 8 latest order items; every user has ~30),
+-- then one query per item for its product, each a separate statement and
+-- round trip.
 \set uid random(1, 5000)
-SELECT oi.product_id, oi.qty FROM order_items oi
- WHERE oi.order_id = (SELECT max(id) FROM orders WHERE user_id = :uid);
+SELECT oi.product_id, oi.qty FROM order_items oi JOIN orders o ON o.id = oi.order_id
+ WHERE o.user_id = :uid ORDER BY oi.id DESC LIMIT 8;
 \set p1 random(1, 1000)
 SELECT name, price, stock FROM products WHERE id = :p1;
 \set p2 random(1, 1000)

@@ -37,6 +37,9 @@ int			latdiag_max_n_plus_one = 1000;
 int			latdiag_checkpoint_interval = 300;
 int			latdiag_lock_sample_interval = 10;
 int			latdiag_max_lock_waits = 1000;
+int			latdiag_max_errors = 1000;
+int			latdiag_max_slow_executions = 1000;
+int			latdiag_slow_execution_min_duration = 100;
 double		latdiag_index_min_improvement = 0.5;
 int			latdiag_report_interval = 0;
 char	   *latdiag_report_database = NULL;
@@ -340,6 +343,39 @@ guc_define(void)
 							1000000,
 							PGC_POSTMASTER,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_errors",
+							"Maximum number of (statement, SQLSTATE) error entries kept.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_errors,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_slow_executions",
+							"Number of slow or failed executions kept in latdiag_slow_executions.",
+							"The oldest is overwritten; 0 keeps none.",
+							&latdiag_max_slow_executions,
+							1000,
+							0,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.slow_execution_min_duration",
+							"Executions at least this long are logged in latdiag_slow_executions; -1 logs failed executions only.",
+							NULL,
+							&latdiag_slow_execution_min_duration,
+							100,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomRealVariable("latdiag.index_min_improvement",

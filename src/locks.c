@@ -283,11 +283,13 @@ ms_between(TimestampTz from, TimestampTz to)
 /*
  * Charge this backend's recorded waits to (its user, database, queryid):
  * the open one counted as cancelled if asked, unless keep is false (the
- * statement is not tracked), then they are only forgotten.
+ * statement is not tracked), then they are only forgotten.  Returns the
+ * wait time charged.
  */
-void
+double
 locks_charge(uint64 queryid, bool keep, bool cancelled)
 {
+	double		charged = 0.0;
 	LockSlot   *s = my_slot;
 	LockWaitDone recs[LOCK_RING + 1];
 	int			ncancelled = -1;	/* index of the cancelled record */
@@ -296,10 +298,10 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 	LockWaitKey key;
 
 	if (s == NULL)
-		return;
+		return 0.0;
 	/* an executor shut down during abort: the abort callback will charge */
 	if (!cancelled && !IsTransactionState())
-		return;
+		return 0.0;
 
 	now = GetCurrentTimestamp();
 	SpinLockAcquire(&s->mutex);
@@ -337,7 +339,9 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 	SpinLockRelease(&s->mutex);
 
 	if (!keep || !capturing() || locks_table == NULL)
-		return;
+		return 0.0;
+	for (int i = 0; i < n; i++)
+		charged += recs[i].total_ms;
 
 	memset(&key, 0, sizeof(key));
 	key.userid = GetUserId();
@@ -377,6 +381,7 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 		d->last_seen = now;
 		table_unlock(locks_table, d, (double) r->waits);
 	}
+	return charged;
 }
 
 /* Abort of a (sub)transaction: its waits go to the current statement. */
@@ -386,7 +391,7 @@ charge_on_abort(void)
 	if (locks_my_pending == NULL)
 		locks_attach_backend();
 	if (*locks_my_pending != 0)
-		locks_charge(pgstat_get_my_query_id(), true, true);
+		(void) locks_charge(pgstat_get_my_query_id(), true, true);
 }
 
 static void

@@ -16,11 +16,13 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/hsearch.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "errors.h"
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
@@ -28,6 +30,7 @@
 #include "storage/lock.h"
 #include "plans.h"
 #include "scans.h"
+#include "slowexec.h"
 #include "snapshots.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
@@ -61,6 +64,8 @@ PG_FUNCTION_INFO_V1(latdiag_compare);
 PG_FUNCTION_INFO_V1(latdiag_baseline_save);
 PG_FUNCTION_INFO_V1(latdiag_baseline_drop);
 PG_FUNCTION_INFO_V1(latdiag_baselines);
+PG_FUNCTION_INFO_V1(latdiag_errors);
+PG_FUNCTION_INFO_V1(latdiag_slow_executions);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -70,7 +75,9 @@ typedef struct QueryInfo
 	char	   *text;			/* normalized text, NULL if not in the store */
 } QueryInfo;
 
-#define QUERIES_COLS 67		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
+#define QUERIES_COLS 78		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
+
+static Datum hex_datum(const uint8 *b, int n);
 
 /* May the current user see every user's texts? */
 static bool
@@ -367,6 +374,18 @@ latdiag_queries(PG_FUNCTION_ARGS)
 		put_int_if(values, nulls, &i, c->wal_buffers_full, COMPAT_HAS_PARALLEL_WORKERS);
 		put_int_if(values, nulls, &i, c->generic_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
 		put_int_if(values, nulls, &i, c->custom_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
+		/* 1.4: executions that ended in ERROR */
+		values[i++] = Int64GetDatumFast(c->errors);
+		values[i++] = Float8GetDatumFast(c->error_time);
+		values[i++] = Int64GetDatumFast(c->timeouts);
+		values[i++] = Int64GetDatumFast(c->deadlocks);
+		values[i++] = Int64GetDatumFast(c->serialization_failures);
+		values[i++] = Int64GetDatumFast(c->lock_timeouts);
+		for (int k = 0; k < 5; k++)
+		{
+			values[i] = pct_datum(row->pct_all[k], &nulls[i]);
+			i++;
+		}
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -463,7 +482,7 @@ latdiag_info(PG_FUNCTION_ARGS)
 	}
 	if (tupdesc->natts > 22)
 	{
-		shmem += locks_shmem_size();
+		shmem += locks_shmem_size() + errors_shmem_size() + slowexec_shmem_size();
 		locks_info(&nlockwaits, &lockwait_evictions, &lockwaits_dropped);
 	}
 	if (tupdesc->natts > 26)
@@ -518,6 +537,8 @@ reset_every_store(Oid userid, Oid dbid, uint64 queryid)
 	nplusone_reset(userid, dbid, queryid);
 	locks_reset(userid, dbid, queryid);
 	windows_reset(userid, dbid, queryid);
+	errors_reset(userid, dbid, queryid);
+	slowexec_reset(userid, dbid, queryid);
 }
 
 /* The (userid, dbid, queryid) arguments of a reset function must be given. */
@@ -729,8 +750,8 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 	{
 		SnapshotRow *sn = &rows[r];
 		bool		own = sn->userid == reader;
-		Datum		values[10];
-		bool		nulls[10];
+		Datum		values[12];
+		bool		nulls[12];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -756,7 +777,18 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 		}
 		put_private_text(values, nulls, &i, sn->plan, -1, sees_all || own);
 		values[i++] = BoolGetDatum(sn->plan_truncated);
-		Assert(i == 10);
+		/* 1.4: the W3C trace context of the execution */
+		if (sn->trace.valid)
+		{
+			values[i++] = hex_datum(sn->trace.trace_id, 16);
+			values[i++] = hex_datum(sn->trace.parent_id, 8);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		Assert(i == 12);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -1173,6 +1205,178 @@ latdiag_backend_plans(PG_FUNCTION_ARGS)
 			nulls[1] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	return (Datum) 0;
+}
+
+/*
+ * SRF behind the latdiag_errors view: one row per (userid, dbid, queryid,
+ * SQLSTATE).  Messages can hold data: only readers who see every user's
+ * statistics get them.
+ */
+Datum
+latdiag_errors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	ErrorRow   *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	texts = query_info_map(false, true);
+	rows = errors_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		ErrorRow   *e = &rows[r];
+		Datum		values[11];
+		bool		nulls[11];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		values[i++] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+		values[i++] = Int64GetDatumFast(e->errors);
+		values[i++] = Float8GetDatumFast(e->total_ms);
+		values[i++] = Float8GetDatumFast(e->max_ms);
+		values[i++] = TimestampTzGetDatum(e->first_seen);
+		values[i++] = TimestampTzGetDatum(e->last_seen);
+		put_private_text(values, nulls, &i, e->message,
+						 e->message_len > 0 ? e->message_len : 0, sees_all);
+		if (e->message_len <= 0 && sees_all)
+			nulls[i - 1] = true;
+		if (e->queryid == UINT64CONST(0))
+			nulls[i++] = true;
+		else
+		{
+			QueryInfo  *qi = query_info(texts, e->userid, e->dbid, e->queryid);
+
+			put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
+	return (Datum) 0;
+}
+
+/* n bytes as lowercase hex text. */
+static Datum
+hex_datum(const uint8 *b, int n)
+{
+	char		buf[2 * 16 + 1];
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < n; i++)
+	{
+		buf[2 * i] = digits[b[i] >> 4];
+		buf[2 * i + 1] = digits[b[i] & 0xF];
+	}
+	buf[2 * n] = '\0';
+	return CStringGetTextDatum(buf);
+}
+
+/* sqlcommenter tags as a jsonb object {"key": "value", ...}. */
+static Datum
+sqlc_tags_jsonb(const SqlcTags *tags)
+{
+	StringInfoData buf;
+	const char *p = tags->buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int t = 0; t < tags->ntags; t++)
+	{
+		const char *v = p + strlen(p) + 1;
+
+		if (t > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, p);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, v);
+		p = v + strlen(v) + 1;
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/*
+ * SRF behind the latdiag_slow_executions view: the ring, newest first.  The
+ * statement with its constants and the client address only for readers who
+ * see every user's statistics.
+ */
+Datum
+latdiag_slow_executions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	SlowExecution *rows;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = slowexec_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		SlowExecution *e = &rows[r];
+		Datum		values[19];
+		bool		nulls[19];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = TimestampTzGetDatum(e->finished_at);
+		values[i++] = Float8GetDatumFast(e->ms);
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		if (e->planid != 0)
+			values[i++] = Int64GetDatumFast((int64) e->planid);
+		else
+			nulls[i++] = true;
+		values[i++] = BoolGetDatum(e->toplevel);
+		if (e->sqlerrcode != 0)
+			values[i++] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+		else
+			nulls[i++] = true;
+		put_int_if(values, nulls, &i, e->rows, e->has_counts);
+		put_int_if(values, nulls, &i, e->shared_blks_hit, e->has_counts);
+		put_int_if(values, nulls, &i, e->shared_blks_read, e->has_counts);
+		put_float_if(values, nulls, &i, e->lock_wait_ms, e->lock_wait_ms >= 0);
+		values[i++] = Int32GetDatum(e->pid);
+		values[i++] = CStringGetTextDatum(e->application_name);
+		if (e->client[0] == '\0')
+			nulls[i++] = true;
+		else
+			put_private_text(values, nulls, &i, e->client, -1, sees_all);
+		if (e->trace.valid)
+		{
+			values[i++] = hex_datum(e->trace.trace_id, 16);
+			values[i++] = hex_datum(e->trace.parent_id, 8);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		if (e->tags.ntags > 0 && visible)
+			values[i++] = sqlc_tags_jsonb(&e->tags);
+		else
+			nulls[i++] = true;
+		put_private_text(values, nulls, &i, e->text, e->text_len, sees_all);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
 	return (Datum) 0;
 }
 

@@ -101,6 +101,8 @@ $node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_lock_waits
 $node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_query_windows')
   or diag('no window closed');
 $node->safe_psql('postgres', q{SELECT latdiag_baseline_save('before the restart')});
+# A failed statement (latdiag_errors).
+$node->psql('postgres', 'SELECT 1 / (id - id) FROM r');
 
 my $before = latdiag_dump($node);
 # (latdiag_lock_tree shows the waits in progress: none now)

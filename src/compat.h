@@ -202,6 +202,22 @@ compat_query_instr_after_start(QueryDesc *qd)
 }
 #define compat_query_instr_total_ms(instr) INSTR_TIME_GET_MILLISEC((instr)->total)
 #define compat_query_instr_finish(instr) ((void) 0)
+/* Time so far of an execution that is still running (or just failed). */
+static inline double
+compat_query_instr_elapsed_ms(Instrumentation *instr)
+{
+	double		ms = INSTR_TIME_GET_MILLISEC(instr->total);
+
+	if (!INSTR_TIME_IS_ZERO(instr->starttime))
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, instr->starttime);
+		ms += INSTR_TIME_GET_MILLISEC(now);
+	}
+	return ms;
+}
 #else
 #define compat_query_instr(qd) ((qd)->totaltime)
 static inline void
@@ -221,6 +237,22 @@ compat_query_instr_after_start(QueryDesc *qd)
 }
 #define compat_query_instr_total_ms(instr) ((instr)->total * 1000.0)
 #define compat_query_instr_finish(instr) InstrEndLoop(instr)
+/* Time so far of an execution that is still running (or just failed). */
+static inline double
+compat_query_instr_elapsed_ms(Instrumentation *instr)
+{
+	double		ms = instr->total * 1000.0 + INSTR_TIME_GET_MILLISEC(instr->counter);
+
+	if (!INSTR_TIME_IS_ZERO(instr->starttime))
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, instr->starttime);
+		ms += INSTR_TIME_GET_MILLISEC(now);
+	}
+	return ms;
+}
 #endif
 
 /*

@@ -37,9 +37,16 @@ int			latdiag_max_n_plus_one = 1000;
 int			latdiag_checkpoint_interval = 300;
 int			latdiag_lock_sample_interval = 10;
 int			latdiag_max_lock_waits = 1000;
+int			latdiag_max_errors = 1000;
+int			latdiag_max_slow_executions = 1000;
+int			latdiag_slow_execution_min_duration = 100;
 double		latdiag_index_min_improvement = 0.5;
 int			latdiag_report_interval = 0;
 char	   *latdiag_report_database = NULL;
+int			latdiag_window_interval = 60;
+int			latdiag_max_windows = 60;
+int			latdiag_window_max_queries = 500;
+int			latdiag_max_baselines = 8;
 int			latdiag_n_plus_one_min_calls = 5;
 int			latdiag_n_plus_one_min_time = 50;
 int			latdiag_n_plus_one_max_gap = 100;
@@ -338,6 +345,39 @@ guc_define(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("latdiag.max_errors",
+							"Maximum number of (statement, SQLSTATE) error entries kept.",
+							"When full, the least-used entries are evicted.",
+							&latdiag_max_errors,
+							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_slow_executions",
+							"Number of slow or failed executions kept in latdiag_slow_executions.",
+							"The oldest is overwritten; 0 keeps none.",
+							&latdiag_max_slow_executions,
+							1000,
+							0,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.slow_execution_min_duration",
+							"Executions at least this long are logged in latdiag_slow_executions; -1 logs failed executions only.",
+							NULL,
+							&latdiag_slow_execution_min_duration,
+							100,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	DefineCustomRealVariable("latdiag.index_min_improvement",
 							 "Index advice keeps a candidate only if it cuts a statement's estimated cost by at least this fraction.",
 							 "0.5 keeps indexes that at least halve the cost.",
@@ -368,6 +408,50 @@ guc_define(void)
 							   PGC_POSTMASTER,
 							   0,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.window_interval",
+							"Length of a time window: the sampler worker closes one this often.",
+							"Windows are aligned to multiples of the interval since the epoch.",
+							&latdiag_window_interval,
+							60,
+							10,
+							3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_windows",
+							"Number of time windows kept; the oldest is dropped when a new one closes.",
+							NULL,
+							&latdiag_max_windows,
+							60,
+							2,
+							10080,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.window_max_queries",
+							"Statements kept per time window, the heaviest by execution time.",
+							"The others are summed into one \"other\" row per window.",
+							&latdiag_window_max_queries,
+							500,
+							10,
+							100000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_baselines",
+							"Number of named baselines kept (latdiag_baseline_save).",
+							"Each keeps up to latdiag.window_max_queries statements.",
+							&latdiag_max_baselines,
+							8,
+							1,
+							1000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("latdiag");
 }

@@ -37,9 +37,16 @@ extern int	latdiag_n_plus_one_max_gap;
 extern int	latdiag_n_plus_one_max_rows;
 extern int	latdiag_lock_sample_interval;
 extern int	latdiag_max_lock_waits;
+extern int	latdiag_max_errors;
+extern int	latdiag_max_slow_executions;
+extern int	latdiag_slow_execution_min_duration;
 extern double latdiag_index_min_improvement;
 extern int	latdiag_report_interval;
 extern char *latdiag_report_database;
+extern int	latdiag_window_interval;
+extern int	latdiag_max_windows;
+extern int	latdiag_window_max_queries;
+extern int	latdiag_max_baselines;
 
 extern void guc_define(void);
 

@@ -3,8 +3,12 @@
  *
  * Every hook saves the previous one and calls it.  The nesting level counts
  * ExecutorRun, ExecutorFinish and ProcessUtility calls (planning has its own
- * level); each hook that raises a level restores it in PG_FINALLY, so an
- * ERROR in a nested statement cannot leave it wrong.  A statement is
+ * level); each hook that raises a level restores it both after the call and
+ * in PG_CATCH (the planner in PG_FINALLY), so an ERROR in a nested statement
+ * cannot leave it wrong.  The executor and utility hooks' PG_CATCH also
+ * notes the failure of a tracked statement (errors.c) before re-throwing:
+ * the same PG_TRY as before, so finishing statements pay nothing more.  A
+ * statement is
  * "toplevel" when it runs at executor nesting level 0, as in
  * pg_stat_statements.
  *
@@ -25,6 +29,7 @@
 
 #include "advisor.h"
 #include "compat.h"
+#include "errors.h"
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
@@ -32,8 +37,10 @@
 #include "nplusone.h"
 #include "plans.h"
 #include "scans.h"
+#include "slowexec.h"
 #include "snapshots.h"
 #include "store.h"
+#include "windows.h"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -125,6 +132,9 @@ latdiag_shmem_request(void)
 	scans_shmem_request();
 	nplusone_shmem_request();
 	locks_shmem_request();
+	windows_shmem_request();
+	errors_shmem_request();
+	slowexec_shmem_request();
 }
 
 static void
@@ -138,6 +148,9 @@ latdiag_shmem_startup(void)
 	scans_shmem_startup();
 	nplusone_shmem_startup();
 	locks_shmem_startup();
+	windows_shmem_startup();
+	errors_shmem_startup();
+	slowexec_shmem_startup();
 }
 
 static void
@@ -253,6 +266,46 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		compat_query_instr_after_start(queryDesc);
 }
 
+/*
+ * An error is passing through ExecutorRun or ExecutorFinish: note the
+ * failure of a tracked statement (errors.c records it at the abort).
+ */
+static void
+executor_failed(QueryDesc *queryDesc)
+{
+	uint64		queryid = queryDesc->plannedstmt->queryId;
+	Instrumentation *qi = compat_query_instr(queryDesc);
+
+	if (queryid != UINT64CONST(0) && qi && tracked(exec_nesting))
+		errors_note(queryid, exec_nesting == 0,
+					compat_query_instr_elapsed_ms(qi),
+					plan_id_of(queryDesc->plannedstmt), queryDesc->sourceText,
+					queryDesc->plannedstmt->stmt_location,
+					queryDesc->plannedstmt->stmt_len);
+}
+
+/* Log a slow execution or utility statement that finished. */
+static void
+log_slow(const StoreSample *smp, uint64 queryid, double lock_ms,
+		 const char *source, int loc, int len)
+{
+	SlowExecution e;
+
+	e.ms = smp->ms;
+	e.userid = GetUserId();
+	e.queryid = queryid;
+	e.planid = smp->planid;
+	e.toplevel = exec_nesting == 0;
+	e.sqlerrcode = 0;
+	e.has_counts = true;
+	e.rows = (int64) smp->rows;
+	e.shared_blks_hit = smp->bufusage ? smp->bufusage->shared_blks_hit : 0;
+	e.shared_blks_read = smp->bufusage ? smp->bufusage->shared_blks_read : 0;
+	e.lock_wait_ms = lock_ms;
+	slowexec_set_statement(&e, source, loc, len);
+	slowexec_add(&e);
+}
+
 static void
 latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 {
@@ -264,11 +317,14 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 		else
 			standard_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		exec_nesting--;
+		executor_failed(queryDesc);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	exec_nesting--;
 }
 
 static void
@@ -282,11 +338,14 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 		else
 			standard_ExecutorFinish(queryDesc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		exec_nesting--;
+		executor_failed(queryDesc);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	exec_nesting--;
 }
 
 static void
@@ -296,7 +355,8 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 	Instrumentation *qi = compat_query_instr(queryDesc);
 	bool		track = queryid != UINT64CONST(0) && qi && tracked(exec_nesting);
 
-	locks_statement_end(queryid, track, exec_nesting == 0);
+	double		lock_ms = locks_statement_end(queryid, track, exec_nesting == 0);
+
 	if (track)
 	{
 		StoreSample smp;
@@ -325,6 +385,10 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 						 queryDesc->plannedstmt->stmt_len);
 		if (!nplusone_skip())
 			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
+		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
+			log_slow(&smp, queryid, lock_ms, queryDesc->sourceText,
+					 queryDesc->plannedstmt->stmt_location,
+					 queryDesc->plannedstmt->stmt_len);
 
 		/*
 		 * Plans and snapshots may run EXPLAIN, which reads the catalogs:
@@ -381,8 +445,9 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	volatile uint64 queryid = pstmt->queryId;
-	bool		measure;
+	volatile bool measure;
 	Measure		m;
+	double		lock_ms;
 
 	/* EXECUTE and friends are transparent: no level, no utility entry */
 	if (utility_wraps_prepared(parsetree))
@@ -411,12 +476,25 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		next_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 							params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		exec_nesting--;
+		if (measure)
+		{
+			instr_time	elapsed;
+
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, m.start);
+			errors_note(queryid, exec_nesting == 0,
+						INSTR_TIME_GET_MILLISEC(elapsed), 0, queryString,
+						pstmt->stmt_location, pstmt->stmt_len);
+		}
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	exec_nesting--;
 
+	lock_ms = locks_statement_end(queryid, measure, exec_nesting == 0);
 	if (measure)
 	{
 		StoreSample smp;
@@ -429,8 +507,10 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			smp.rows = qc->nprocessed;
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
+		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
+			log_slow(&smp, queryid, lock_ms, queryString, pstmt->stmt_location,
+					 pstmt->stmt_len);
 	}
-	locks_statement_end(queryid, measure, exec_nesting == 0);
 }
 
 /* Index advice: hypothetical indexes, only while the advisor plans. */

@@ -71,6 +71,7 @@
 #include "guc.h"
 #include "locks.h"
 #include "table.h"
+#include "windows.h"
 
 #define LOCK_TEXT_LEN		512 /* bytes of the blocker's query kept per wait */
 #define LOCK_RING			4	/* finished waits kept per backend until charged */
@@ -282,11 +283,13 @@ ms_between(TimestampTz from, TimestampTz to)
 /*
  * Charge this backend's recorded waits to (its user, database, queryid):
  * the open one counted as cancelled if asked, unless keep is false (the
- * statement is not tracked), then they are only forgotten.
+ * statement is not tracked), then they are only forgotten.  Returns the
+ * wait time charged.
  */
-void
+double
 locks_charge(uint64 queryid, bool keep, bool cancelled)
 {
+	double		charged = 0.0;
 	LockSlot   *s = my_slot;
 	LockWaitDone recs[LOCK_RING + 1];
 	int			ncancelled = -1;	/* index of the cancelled record */
@@ -295,10 +298,10 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 	LockWaitKey key;
 
 	if (s == NULL)
-		return;
+		return 0.0;
 	/* an executor shut down during abort: the abort callback will charge */
 	if (!cancelled && !IsTransactionState())
-		return;
+		return 0.0;
 
 	now = GetCurrentTimestamp();
 	SpinLockAcquire(&s->mutex);
@@ -336,7 +339,9 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 	SpinLockRelease(&s->mutex);
 
 	if (!keep || !capturing() || locks_table == NULL)
-		return;
+		return 0.0;
+	for (int i = 0; i < n; i++)
+		charged += recs[i].total_ms;
 
 	memset(&key, 0, sizeof(key));
 	key.userid = GetUserId();
@@ -376,6 +381,7 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 		d->last_seen = now;
 		table_unlock(locks_table, d, (double) r->waits);
 	}
+	return charged;
 }
 
 /* Abort of a (sub)transaction: its waits go to the current statement. */
@@ -385,7 +391,7 @@ charge_on_abort(void)
 	if (locks_my_pending == NULL)
 		locks_attach_backend();
 	if (*locks_my_pending != 0)
-		locks_charge(pgstat_get_my_query_id(), true, true);
+		(void) locks_charge(pgstat_get_my_query_id(), true, true);
 }
 
 static void
@@ -798,8 +804,10 @@ latdiag_sampler_main(Datum arg)
 	{
 		bool		on = latdiag_enabled && latdiag_lock_sample_interval > 0;
 
+		/* wake for the next window too (a long sample interval) */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 on ? latdiag_lock_sample_interval : 1000L,
+						 Min(on ? latdiag_lock_sample_interval : 1000L,
+							 windows_ms_to_close(GetCurrentTimestamp())),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -809,6 +817,7 @@ latdiag_sampler_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		maybe_checkpoint(&last_checkpoint, cxt);
+		windows_worker_tick(GetCurrentTimestamp());
 		if (!on)
 		{
 			prev = 0;

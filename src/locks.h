@@ -66,21 +66,23 @@ extern void locks_register_sampler(void);
 extern void locks_register_callbacks(void);
 
 extern void locks_attach_backend(void);
-extern void locks_charge(uint64 queryid, bool keep, bool cancelled);
+extern double locks_charge(uint64 queryid, bool keep, bool cancelled);
 
 /*
  * A statement ends: charge the lock waits the sampler recorded for this
  * backend to it.  The common case is one load and one test.  A statement
  * that is not tracked discards them at the top level (so that they are not
  * charged to the next statement) and leaves them to its caller when nested.
+ * Returns the wait time charged.
  */
-static inline void
+static inline double
 locks_statement_end(uint64 queryid, bool tracked, bool toplevel)
 {
 	if (unlikely(locks_my_pending == NULL))
 		locks_attach_backend();
 	if (unlikely(*locks_my_pending != 0) && (tracked || toplevel))
-		locks_charge(queryid, tracked, false);
+		return locks_charge(queryid, tracked, false);
+	return 0.0;
 }
 
 extern LockWaitRow *locks_read(int *nrows, bool with_text);

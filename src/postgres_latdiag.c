@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 
 #include "compat.h"
+#include "errors.h"
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
@@ -31,6 +32,7 @@ _PG_init(void)
 	EnableQueryId();
 	hooks_install();
 	locks_register_callbacks();
+	errors_install();
 	locks_register_sampler();
 	reports_register_worker();
 }

@@ -36,7 +36,7 @@
 #include "table.h"
 
 #define SNAPSHOTS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_snapshots.stat"
-#define SNAPSHOTS_FILE_VERSION	1
+#define SNAPSHOTS_FILE_VERSION	2	/* 2: the trace context (1.4) */
 
 typedef struct SnapKey
 {
@@ -53,6 +53,7 @@ typedef struct SnapData
 	double		exec_ms;
 	int32		query_len;
 	bool		plan_truncated;
+	TraceContext trace;			/* of a sqlcommenter traceparent */
 } SnapData;
 
 static TableDef snapshots_def;
@@ -181,6 +182,7 @@ snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid, double m
 	int			plen;
 	bool		plan_truncated = false;
 	char	   *text;
+	TraceContext trace;
 
 	if (!snapshots_is_slow(ms, latdiag_snapshot_min_duration) ||
 		queryDesc->planstate == NULL || queryDesc->planstate->instrument == NULL)
@@ -204,6 +206,7 @@ snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid, double m
 	}
 
 	/* build the texts before taking any lock */
+	(void) trace_context_parse(query, (int) strlen(query), &trace);
 	plan = plan_explain(queryDesc, true, latdiag_snapshot_format, &plen);
 	if (plen > latdiag_max_snapshot_length)
 	{
@@ -232,6 +235,7 @@ snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid, double m
 			d->exec_ms = ms;
 			d->query_len = qlen;
 			d->plan_truncated = plan_truncated;
+			d->trace = trace;
 		}
 		table_unlock(snapshots, d, ms);
 	}
@@ -256,6 +260,7 @@ emit_snapshot(void *row, const void *key, const void *data, char *text,
 	r->planid = k->planid;
 	r->exec_ms = d->exec_ms;
 	r->plan_truncated = d->plan_truncated;
+	r->trace = d->trace;
 	r->query = text;
 	r->plan = (d->query_len < text_len) ? text + d->query_len + 1 : text + text_len;
 }

@@ -6,6 +6,8 @@
 
 #include "executor/execdesc.h"
 
+#include "slowexec.h"
+
 /* A copy of one snapshot, as the views read it. */
 typedef struct SnapshotRow
 {
@@ -17,6 +19,7 @@ typedef struct SnapshotRow
 	uint64		planid;
 	double		exec_ms;
 	bool		plan_truncated;
+	TraceContext trace;			/* of a sqlcommenter traceparent */
 	char	   *query;			/* as executed, with constants */
 	char	   *plan;			/* EXPLAIN (ANALYZE, BUFFERS) output */
 } SnapshotRow;

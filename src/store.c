@@ -303,6 +303,81 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 	return previous_planid;
 }
 
+/* Count a failure's duration in the entry's failure buckets. */
+static void
+fail_count(StoreFailHist *f, int bucket)
+{
+	int			nearest = -1;
+
+	for (int i = 0; i < STORE_FAIL_SLOTS; i++)
+	{
+		if (f->count[i] == 0 || f->bucket[i] == bucket)
+		{
+			f->bucket[i] = (uint16) bucket;
+			if (f->count[i] != PG_UINT32_MAX)
+				f->count[i]++;
+			return;
+		}
+		if (nearest < 0 ||
+			abs((int) f->bucket[i] - bucket) < abs((int) f->bucket[nearest] - bucket))
+			nearest = i;
+	}
+	if (f->count[nearest] != PG_UINT32_MAX)
+		f->count[nearest]++;
+}
+
+/*
+ * Count an execution that ended in ERROR after ms milliseconds against its
+ * statement's existing entry (calls do not change); false if there is none.
+ * Called from abort callbacks: takes no lock but the table's, allocates
+ * nothing and raises no error.
+ */
+bool
+store_record_error(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
+				   double ms, int sqlerrcode)
+{
+	StoreKey	key;
+	StoreData  *d;
+	StoreCounters *c;
+
+	if (store == NULL)
+		return false;
+	memset(&key, 0, sizeof(StoreKey));
+	key.userid = userid;
+	key.dbid = dbid;
+	key.queryid = queryid;
+	key.toplevel = toplevel;
+	d = table_lock(store, &key, key_hint(&key));
+	if (d == NULL)
+		return false;
+	c = &d->c;
+	c->errors++;
+	c->error_time += ms;
+	if (c->errors == 1 || ms < c->min_error)
+		c->min_error = ms;
+	if (c->errors == 1 || ms > c->max_error)
+		c->max_error = ms;
+	switch (sqlerrcode)
+	{
+		case ERRCODE_QUERY_CANCELED:
+			c->timeouts++;
+			break;
+		case ERRCODE_T_R_DEADLOCK_DETECTED:
+			c->deadlocks++;
+			break;
+		case ERRCODE_T_R_SERIALIZATION_FAILURE:
+			c->serialization_failures++;
+			break;
+		case ERRCODE_LOCK_NOT_AVAILABLE:
+			c->lock_timeouts++;
+			break;
+	}
+	fail_count(&d->fail, hist_bucket(ms));
+	c->last_seen = GetCurrentTimestamp();
+	table_unlock(store, d, USAGE_EXEC);
+	return true;
+}
+
 /*
  * Has this statement been seen slower than latdiag.snapshot_min_duration
  * (its max_exec_time reaches it)?  A hint, which is all arming needs: first
@@ -343,6 +418,27 @@ emit_row(void *row, const void *key, const void *data, char *text,
 	r->text = text;
 	hist_percentiles(&d->hist, fractions, 5, d->c.min_exec, d->c.max_exec,
 					 r->pct);
+	if (d->c.errors == 0)
+		memcpy(r->pct_all, r->pct, sizeof(r->pct));
+	else
+	{
+		LatdiagHistogram all = d->hist;
+		double		lo = d->c.min_error,
+					hi = d->c.max_error;
+
+		for (int i = 0; i < STORE_FAIL_SLOTS; i++)
+		{
+			uint64		sum = (uint64) all.buckets[d->fail.bucket[i]] + d->fail.count[i];
+
+			all.buckets[d->fail.bucket[i]] = (uint32) Min(sum, (uint64) PG_UINT32_MAX);
+		}
+		if (d->c.calls > 0)
+		{
+			lo = Min(lo, d->c.min_exec);
+			hi = Max(hi, d->c.max_exec);
+		}
+		hist_percentiles(&all, fractions, 5, lo, hi, r->pct_all);
+	}
 }
 
 /* Copy every entry out of the store, with percentiles computed. */
@@ -353,6 +449,30 @@ store_read(int *nrows, bool with_text)
 
 	*nrows = table_read(store, sizeof(StoreRow), with_text, emit_row, NULL, &rows);
 	return (StoreRow *) rows;
+}
+
+/* table_read callback: the key and a copy of the data, histogram included. */
+static void
+emit_hist_row(void *row, const void *key, const void *data, char *text,
+			  int text_len, bool truncated, void *arg)
+{
+	StoreHistRow *r = (StoreHistRow *) row;
+
+	memcpy(&r->key, key, sizeof(StoreKey));
+	memcpy(&r->d, data, sizeof(StoreData));
+}
+
+/*
+ * Copy every entry's counters and histogram out of the store (the window
+ * worker derives windows from them); no texts, no percentiles.
+ */
+StoreHistRow *
+store_read_hist(int *nrows)
+{
+	void	   *rows;
+
+	*nrows = table_read(store, sizeof(StoreHistRow), false, emit_hist_row, NULL, &rows);
+	return (StoreHistRow *) rows;
 }
 
 typedef struct HistogramMerge

@@ -78,7 +78,29 @@ typedef struct StoreCounters
 	int64		generic_plan_calls; /* 19 and later */
 	int64		custom_plan_calls;
 	TimestampTz minmax_stats_since; /* min/max times reset then */
+	/* version 1.4: executions that ended in ERROR (not in calls) */
+	int64		errors;
+	double		error_time;		/* total time until the errors */
+	double		min_error;
+	double		max_error;
+	int64		timeouts;		/* 57014: statement_timeout, cancel */
+	int64		deadlocks;		/* 40P01 */
+	int64		serialization_failures; /* 40001 */
+	int64		lock_timeouts;	/* 55P03 */
 } StoreCounters;
+
+/*
+ * The durations of failed executions, as histogram buckets: failures are
+ * rare and cluster (a timeout fails at the same time every time), so a few
+ * (bucket, count) pairs hold them; when all are taken, a new duration joins
+ * the pair with the nearest bucket.
+ */
+#define STORE_FAIL_SLOTS 12
+typedef struct StoreFailHist
+{
+	uint16		bucket[STORE_FAIL_SLOTS];
+	uint32		count[STORE_FAIL_SLOTS];	/* 0: slot unused */
+} StoreFailHist;
 
 /* A consistent copy of one entry, as the views read it. */
 typedef struct StoreRow
@@ -89,6 +111,7 @@ typedef struct StoreRow
 	int			text_len;
 	char	   *text;			/* points into the reader's text buffer */
 	double		pct[5];			/* p50 p90 p95 p99 p99.9, -1 when no calls */
+	double		pct_all[5];		/* the same over finished and failed executions */
 } StoreRow;
 
 /* What one finished execution, planning or utility statement measured. */
@@ -117,7 +140,15 @@ typedef struct StoreData
 {
 	StoreCounters c;
 	LatdiagHistogram hist;
+	StoreFailHist fail;
 } StoreData;
+
+/* A copy of one entry with its histogram, for the window worker. */
+typedef struct StoreHistRow
+{
+	StoreKey	key;
+	StoreData	d;
+} StoreHistRow;
 
 /* shared memory */
 extern void store_shmem_request(void);
@@ -131,9 +162,12 @@ extern void store_note_parse(uint64 queryid, bool toplevel, const char *query,
 extern uint64 store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 						   const StoreSample *s, const char *query, int loc, int len);
 extern bool store_seen_slow(uint64 queryid, bool toplevel);
+extern bool store_record_error(Oid userid, Oid dbid, uint64 queryid,
+							   bool toplevel, double ms, int sqlerrcode);
 
 /* reading and resetting, from the SQL functions */
 extern StoreRow *store_read(int *nrows, bool with_text);
+extern StoreHistRow *store_read_hist(int *nrows);
 extern bool store_histogram(uint64 queryid, bool all_users, Oid reader,
 							LatdiagHistogram *out);
 extern void store_info(int64 *entries, int64 *evictions, int64 *truncated,

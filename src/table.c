@@ -68,7 +68,7 @@
 #define FILE_MAGIC			0x4C444754	/* "LDGT" */
 #define FILE_MAX			((Size) 1 << 30)
 
-#define MAX_TABLES			16
+#define MAX_TABLES			32
 
 typedef struct TableSlot
 {
@@ -159,7 +159,9 @@ typedef struct FileEntry
 #define CACHE(t, i)		((CacheEntry *) ((t)->cache + (Size) (i) * (t)->cache_entry_size))
 #define CACHE_KEY(c)	((char *) (c) + MAXALIGN(sizeof(CacheEntry)))
 
-static void table_save(int code, Datum arg);
+static void table_save(Table *t);
+static void table_save_all(int code, Datum arg);
+static bool save_registered = false;	/* table_save_all is registered */
 static void table_reset_stats(Table *t);
 
 /* every table attached in this process, for checkpoints */
@@ -284,10 +286,18 @@ table_attach(const TableDef *def)
 		}
 	}
 
-	/* the postmaster (or a single-user backend) saves and loads the file */
+	/*
+	 * The postmaster (or a single-user backend) saves and loads the file.
+	 * One exit callback saves every table: the slots for them are few
+	 * (MAX_ON_EXITS), and a single-user backend uses many of its own.
+	 */
 	if (def->file && !IsUnderPostmaster)
 	{
-		on_shmem_exit(table_save, PointerGetDatum(t));
+		if (!save_registered)
+		{
+			on_shmem_exit(table_save_all, (Datum) 0);
+			save_registered = true;
+		}
 		if (!found)
 			table_load(t);
 	}
@@ -864,25 +874,37 @@ table_write(Table *t, bool lock)
 }
 
 /*
- * on_shmem_exit callback in the postmaster: save the table at clean
+ * At exit of the postmaster: save the table at clean
  * shutdown (no backend runs any more, so no lock is needed).  Like
  * pg_stat_statements, a fast or immediate shutdown exits normally and saves;
  * after a backend crash shared memory is reinitialized, and the file of the
  * last checkpoint (if any) is loaded into it.
  */
 static void
-table_save(int code, Datum arg)
+table_save(Table *t)
 {
-	Table	   *t = (Table *) DatumGetPointer(arg);
-
-	if (code != 0)
-		return;
 	if (t->def->save && !*t->def->save)
 	{
 		unlink(t->def->file);
 		return;
 	}
 	(void) table_write(t, false);
+}
+
+/*
+ * The on_shmem_exit callback: table_save() for every table with a file.
+ * After a crash (code != 0) the postmaster reinitializes shared memory and
+ * attaches the tables again, which registers the callback again.
+ */
+static void
+table_save_all(int code, Datum arg)
+{
+	save_registered = false;
+	if (code != 0)
+		return;
+	for (int i = 0; i < ntables; i++)
+		if (tables[i]->def->file)
+			table_save(tables[i]);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_authid.h"
@@ -15,11 +16,13 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/hsearch.h"
 #include "utils/backend_status.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "errors.h"
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
@@ -27,11 +30,15 @@
 #include "storage/lock.h"
 #include "plans.h"
 #include "scans.h"
+#include "slowexec.h"
 #include "snapshots.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "store.h"
 #include "table.h"
+#include "windows.h"
+#include "datatype/timestamp.h"
+#include "utils/date.h"
 
 PG_FUNCTION_INFO_V1(latdiag_queries);
 PG_FUNCTION_INFO_V1(latdiag_latency_histogram);
@@ -49,6 +56,16 @@ PG_FUNCTION_INFO_V1(latdiag_n_plus_one_all);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits);
 PG_FUNCTION_INFO_V1(latdiag_lock_waits_reset);
 PG_FUNCTION_INFO_V1(latdiag_backend_plans);
+PG_FUNCTION_INFO_V1(latdiag_windows);
+PG_FUNCTION_INFO_V1(latdiag_query_windows);
+PG_FUNCTION_INFO_V1(latdiag_regressions);
+PG_FUNCTION_INFO_V1(latdiag_regressions_baseline);
+PG_FUNCTION_INFO_V1(latdiag_compare);
+PG_FUNCTION_INFO_V1(latdiag_baseline_save);
+PG_FUNCTION_INFO_V1(latdiag_baseline_drop);
+PG_FUNCTION_INFO_V1(latdiag_baselines);
+PG_FUNCTION_INFO_V1(latdiag_errors);
+PG_FUNCTION_INFO_V1(latdiag_slow_executions);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -58,7 +75,9 @@ typedef struct QueryInfo
 	char	   *text;			/* normalized text, NULL if not in the store */
 } QueryInfo;
 
-#define QUERIES_COLS 67		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
+#define QUERIES_COLS 78		/* 41 in version 1.0 of the SQL definitions, 42 in 1.1, 44 in 1.3 */
+
+static Datum hex_datum(const uint8 *b, int n);
 
 /* May the current user see every user's texts? */
 static bool
@@ -355,6 +374,18 @@ latdiag_queries(PG_FUNCTION_ARGS)
 		put_int_if(values, nulls, &i, c->wal_buffers_full, COMPAT_HAS_PARALLEL_WORKERS);
 		put_int_if(values, nulls, &i, c->generic_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
 		put_int_if(values, nulls, &i, c->custom_plan_calls, COMPAT_HAS_PLAN_ORIGIN);
+		/* 1.4: executions that ended in ERROR */
+		values[i++] = Int64GetDatumFast(c->errors);
+		values[i++] = Float8GetDatumFast(c->error_time);
+		values[i++] = Int64GetDatumFast(c->timeouts);
+		values[i++] = Int64GetDatumFast(c->deadlocks);
+		values[i++] = Int64GetDatumFast(c->serialization_failures);
+		values[i++] = Int64GetDatumFast(c->lock_timeouts);
+		for (int k = 0; k < 5; k++)
+		{
+			values[i] = pct_datum(row->pct_all[k], &nulls[i]);
+			i++;
+		}
 		Assert(i == QUERIES_COLS);
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -402,13 +433,13 @@ latdiag_latency_histogram(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2, 26 in 1.3). */
+/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2, 26 in 1.3, 32 in 1.4). */
 Datum
 latdiag_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[26];
-	bool		nulls[26] = {false};
+	Datum		values[32];
+	bool		nulls[32] = {false};
 	int64		entries,
 				evictions,
 				truncated,
@@ -425,7 +456,10 @@ latdiag_info(PG_FUNCTION_ARGS)
 				np_episodes = 0,
 				nlockwaits = 0,
 				lockwait_evictions = 0,
-				lockwaits_dropped = 0;
+				lockwaits_dropped = 0,
+				nwindows = 0,
+				nwindow_rows = 0,
+				nbaselines = 0;
 	TimestampTz stats_reset;
 	Size		shmem;
 
@@ -448,8 +482,13 @@ latdiag_info(PG_FUNCTION_ARGS)
 	}
 	if (tupdesc->natts > 22)
 	{
-		shmem += locks_shmem_size();
+		shmem += locks_shmem_size() + errors_shmem_size() + slowexec_shmem_size();
 		locks_info(&nlockwaits, &lockwait_evictions, &lockwaits_dropped);
+	}
+	if (tupdesc->natts > 26)
+	{
+		shmem += windows_shmem_size();
+		windows_info(&nwindows, &nwindow_rows, &nbaselines);
 	}
 	values[0] = Int64GetDatum(entries);
 	values[1] = Int64GetDatum(latdiag_max_queries);
@@ -477,6 +516,12 @@ latdiag_info(PG_FUNCTION_ARGS)
 	values[23] = Int64GetDatum(latdiag_max_lock_waits);
 	values[24] = Int64GetDatum(lockwait_evictions);
 	values[25] = Int64GetDatum(lockwaits_dropped);
+	values[26] = Int64GetDatum(nwindows);
+	values[27] = Int64GetDatum(latdiag_max_windows);
+	values[28] = Int64GetDatum(nwindow_rows);
+	values[29] = Int64GetDatum((int64) latdiag_max_windows * (latdiag_window_max_queries + 1));
+	values[30] = Int64GetDatum(nbaselines);
+	values[31] = Int64GetDatum(latdiag_max_baselines);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -491,6 +536,9 @@ reset_every_store(Oid userid, Oid dbid, uint64 queryid)
 	scans_reset(userid, dbid, queryid);
 	nplusone_reset(userid, dbid, queryid);
 	locks_reset(userid, dbid, queryid);
+	windows_reset(userid, dbid, queryid);
+	errors_reset(userid, dbid, queryid);
+	slowexec_reset(userid, dbid, queryid);
 }
 
 /* The (userid, dbid, queryid) arguments of a reset function must be given. */
@@ -702,8 +750,8 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 	{
 		SnapshotRow *sn = &rows[r];
 		bool		own = sn->userid == reader;
-		Datum		values[10];
-		bool		nulls[10];
+		Datum		values[12];
+		bool		nulls[12];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -729,7 +777,18 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 		}
 		put_private_text(values, nulls, &i, sn->plan, -1, sees_all || own);
 		values[i++] = BoolGetDatum(sn->plan_truncated);
-		Assert(i == 10);
+		/* 1.4: the W3C trace context of the execution */
+		if (sn->trace.valid)
+		{
+			values[i++] = hex_datum(sn->trace.trace_id, 16);
+			values[i++] = hex_datum(sn->trace.parent_id, 8);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		Assert(i == 12);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -1144,6 +1203,674 @@ latdiag_backend_plans(PG_FUNCTION_ARGS)
 			values[1] = Int64GetDatum((int64) planid);
 		else
 			nulls[1] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * SRF behind the latdiag_errors view: one row per (userid, dbid, queryid,
+ * SQLSTATE).  Messages can hold data: only readers who see every user's
+ * statistics get them.
+ */
+Datum
+latdiag_errors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	ErrorRow   *rows;
+	HTAB	   *texts;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	texts = query_info_map(false, true);
+	rows = errors_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		ErrorRow   *e = &rows[r];
+		Datum		values[11];
+		bool		nulls[11];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		values[i++] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+		values[i++] = Int64GetDatumFast(e->errors);
+		values[i++] = Float8GetDatumFast(e->total_ms);
+		values[i++] = Float8GetDatumFast(e->max_ms);
+		values[i++] = TimestampTzGetDatum(e->first_seen);
+		values[i++] = TimestampTzGetDatum(e->last_seen);
+		put_private_text(values, nulls, &i, e->message,
+						 e->message_len > 0 ? e->message_len : 0, sees_all);
+		if (e->message_len <= 0 && sees_all)
+			nulls[i - 1] = true;
+		if (e->queryid == UINT64CONST(0))
+			nulls[i++] = true;
+		else
+		{
+			QueryInfo  *qi = query_info(texts, e->userid, e->dbid, e->queryid);
+
+			put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
+	return (Datum) 0;
+}
+
+/* n bytes as lowercase hex text. */
+static Datum
+hex_datum(const uint8 *b, int n)
+{
+	char		buf[2 * 16 + 1];
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < n; i++)
+	{
+		buf[2 * i] = digits[b[i] >> 4];
+		buf[2 * i + 1] = digits[b[i] & 0xF];
+	}
+	buf[2 * n] = '\0';
+	return CStringGetTextDatum(buf);
+}
+
+/* sqlcommenter tags as a jsonb object {"key": "value", ...}. */
+static Datum
+sqlc_tags_jsonb(const SqlcTags *tags)
+{
+	StringInfoData buf;
+	const char *p = tags->buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int t = 0; t < tags->ntags; t++)
+	{
+		const char *v = p + strlen(p) + 1;
+
+		if (t > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, p);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, v);
+		p = v + strlen(v) + 1;
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/*
+ * SRF behind the latdiag_slow_executions view: the ring, newest first.  The
+ * statement with its constants and the client address only for readers who
+ * see every user's statistics.
+ */
+Datum
+latdiag_slow_executions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	SlowExecution *rows;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = slowexec_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		SlowExecution *e = &rows[r];
+		Datum		values[19];
+		bool		nulls[19];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = TimestampTzGetDatum(e->finished_at);
+		values[i++] = Float8GetDatumFast(e->ms);
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		if (e->planid != 0)
+			values[i++] = Int64GetDatumFast((int64) e->planid);
+		else
+			nulls[i++] = true;
+		values[i++] = BoolGetDatum(e->toplevel);
+		if (e->sqlerrcode != 0)
+			values[i++] = CStringGetTextDatum(unpack_sql_state(e->sqlerrcode));
+		else
+			nulls[i++] = true;
+		put_int_if(values, nulls, &i, e->rows, e->has_counts);
+		put_int_if(values, nulls, &i, e->shared_blks_hit, e->has_counts);
+		put_int_if(values, nulls, &i, e->shared_blks_read, e->has_counts);
+		put_float_if(values, nulls, &i, e->lock_wait_ms, e->lock_wait_ms >= 0);
+		values[i++] = Int32GetDatum(e->pid);
+		values[i++] = CStringGetTextDatum(e->application_name);
+		if (e->client[0] == '\0')
+			nulls[i++] = true;
+		else
+			put_private_text(values, nulls, &i, e->client, -1, sees_all);
+		if (e->trace.valid)
+		{
+			values[i++] = hex_datum(e->trace.trace_id, 16);
+			values[i++] = hex_datum(e->trace.parent_id, 8);
+		}
+		else
+		{
+			nulls[i++] = true;
+			nulls[i++] = true;
+		}
+		if (e->tags.ntags > 0 && visible)
+			values[i++] = sqlc_tags_jsonb(&e->tags);
+		else
+			nulls[i++] = true;
+		put_private_text(values, nulls, &i, e->text, e->text_len, sees_all);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------ windows and regressions */
+
+/* The "other" row of a window or baseline: the statements not kept, summed. */
+static inline bool
+is_other_row(const WindowKey *k)
+{
+	return k->userid == InvalidOid && k->dbid == InvalidOid && k->queryid == 0;
+}
+
+/* An interval argument as microseconds; ERROR if NULL, zero or negative. */
+static double
+interval_arg(FunctionCallInfo fcinfo, int argno, const char *fname, const char *what)
+{
+	Interval   *iv;
+	double		us;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s: %s must not be NULL", fname, what)));
+	iv = PG_GETARG_INTERVAL_P(argno);
+	/* doubles: an infinite interval (17 and later) stays huge, not wrapped */
+	us = (double) iv->time + (double) iv->day * USECS_PER_DAY +
+		(double) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+	if (!(us > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: %s must be a positive interval", fname, what),
+				 errhint("For example '5 minutes'.")));
+	return Min(us, 1e17);
+}
+
+/* A timestamp argument; ERROR if NULL. */
+static TimestampTz
+timestamp_arg(FunctionCallInfo fcinfo, int argno, const char *fname, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s: %s must not be NULL", fname, what)));
+	return PG_GETARG_TIMESTAMPTZ(argno);
+}
+
+/* A text argument as a C string; ERROR if NULL. */
+static char *
+text_arg(FunctionCallInfo fcinfo, int argno, const char *fname, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s: %s must not be NULL", fname, what)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* now - us, clamped to the range of timestamps. */
+static TimestampTz
+before_now(TimestampTz now, double us)
+{
+	double		t = (double) now - us;
+
+	return t < (double) MIN_TIMESTAMP ? MIN_TIMESTAMP : (TimestampTz) t;
+}
+
+/* Plan ids as a bigint[]. */
+static Datum
+planids_array(const uint64 *ids, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum((int64) ids[i]);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* The key columns and text of a window row: userid .. query. */
+static void
+put_window_key(Datum *values, bool *nulls, int *i, const WindowKey *k,
+			   HTAB *texts, bool showtext, bool sees_all, Oid reader)
+{
+	bool		visible = sees_all || k->userid == reader;
+
+	if (is_other_row(k))
+	{
+		nulls[(*i)++] = true;	/* userid */
+		nulls[(*i)++] = true;	/* dbid */
+		nulls[(*i)++] = true;	/* queryid */
+		nulls[(*i)++] = true;	/* toplevel */
+		if (showtext)
+			values[*i] = CStringGetTextDatum("<other statements>");
+		else
+			nulls[*i] = true;
+		(*i)++;
+		return;
+	}
+	values[(*i)++] = ObjectIdGetDatum(k->userid);
+	values[(*i)++] = ObjectIdGetDatum(k->dbid);
+	put_queryid(values, nulls, i, k->queryid, visible);
+	values[(*i)++] = BoolGetDatum(k->toplevel);
+	if (!showtext)
+		nulls[(*i)++] = true;
+	else
+		put_statement_text(values, nulls, i, texts, k->userid, k->dbid,
+						   k->queryid, NULL, visible);
+}
+
+static void
+put_pcts(Datum *values, bool *nulls, int *i, const double *pct)
+{
+	for (int k = 0; k < 3; k++)
+	{
+		values[*i] = pct_datum(pct[k], &nulls[*i]);
+		(*i)++;
+	}
+}
+
+static inline double
+mean_of(double total, int64 calls)
+{
+	return calls > 0 ? total / calls : 0.0;
+}
+
+/* SRF behind the latdiag_windows view: one row per kept window. */
+Datum
+latdiag_windows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	WindowTotalRow *rows;
+	int			n;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	rows = windows_read_totals(&n);
+	for (int r = 0; r < n; r++)
+	{
+		WindowTotalRow *w = &rows[r];
+		Datum		values[16];
+		bool		nulls[16];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = TimestampTzGetDatum(w->c.start);
+		values[i++] = TimestampTzGetDatum(w->c.end);
+		values[i++] = Int64GetDatumFast(w->c.calls);
+		values[i++] = Float8GetDatumFast(w->c.total_exec);
+		values[i++] = Float8GetDatumFast(mean_of(w->c.total_exec, w->c.calls));
+		put_pcts(values, nulls, &i, w->pct);
+		values[i++] = Int32GetDatum(w->c.statements);
+		values[i++] = Float8GetDatumFast(w->c.lock_wait_ms);
+		values[i++] = Int32GetDatum(w->other_statements);
+		values[i++] = Int64GetDatumFast(w->other_calls);
+		values[i++] = Int64GetDatumFast(w->c.rows);
+		values[i++] = Int64GetDatumFast(w->c.shared_blks_hit);
+		values[i++] = Int64GetDatumFast(w->c.shared_blks_read);
+		values[i++] = Int64GetDatumFast(w->c.lock_waits);
+		Assert(i == 16);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* SRF behind the latdiag_query_windows view: one row per (window, statement). */
+Datum
+latdiag_query_windows(PG_FUNCTION_ARGS)
+{
+	bool		showtext = PG_GETARG_BOOL(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	HTAB	   *texts;
+	WindowQueryRow *rows;
+	int			n;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	texts = query_info_map(false, showtext);
+	rows = windows_read_queries(&n);
+	for (int r = 0; r < n; r++)
+	{
+		WindowQueryRow *w = &rows[r];
+		Datum		values[24];
+		bool		nulls[24];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = TimestampTzGetDatum(w->c.start);
+		values[i++] = TimestampTzGetDatum(w->c.end);
+		put_window_key(values, nulls, &i, &w->key, texts, showtext, sees_all, reader);
+		values[i++] = Int64GetDatumFast(w->c.calls);
+		values[i++] = Float8GetDatumFast(w->c.total_exec);
+		values[i++] = Float8GetDatumFast(mean_of(w->c.total_exec, w->c.calls));
+		put_pcts(values, nulls, &i, w->pct);
+		values[i++] = Int64GetDatumFast(w->c.rows);
+		values[i++] = Int64GetDatumFast(w->c.shared_blks_hit);
+		values[i++] = Int64GetDatumFast(w->c.shared_blks_read);
+		values[i++] = Int64GetDatumFast(w->c.temp_blks_read);
+		values[i++] = Int64GetDatumFast(w->c.temp_blks_written);
+		values[i++] = Int64GetDatumFast(w->c.lock_waits);
+		values[i++] = Float8GetDatumFast(w->c.lock_wait_ms);
+		values[i++] = planids_array(w->c.planids, w->c.nplanids);
+		values[i++] = BoolGetDatum(is_other_row(&w->key));
+		if (is_other_row(&w->key))
+			values[i++] = Int32GetDatum(w->c.statements);
+		else
+			nulls[i++] = true;
+		Assert(i == 24);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* Emit the rows of a regression check. */
+static void
+emit_regressions(FunctionCallInfo fcinfo, WindowPeriod *recent, WindowPeriod *baseline)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all = reader_sees_all();
+	HTAB	   *texts = query_info_map(false, true);
+	RegressionRow *rows;
+	int			n;
+
+	rows = windows_regressions(recent, baseline, &n);
+	for (int r = 0; r < n; r++)
+	{
+		RegressionRow *g = &rows[r];
+		Datum		values[22];
+		bool		nulls[22];
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		put_window_key(values, nulls, &i, &g->key, texts, true, sees_all, reader);
+		values[i++] = Int64GetDatumFast(g->recent_calls);
+		values[i++] = Int64GetDatumFast(g->baseline_calls);
+		put_pcts(values, nulls, &i, g->recent_pct);
+		values[i++] = Float8GetDatumFast(g->recent_mean);
+		put_pcts(values, nulls, &i, g->baseline_pct);
+		values[i++] = Float8GetDatumFast(g->baseline_mean);
+		values[i++] = Float8GetDatumFast(g->factor);
+		values[i++] = TimestampTzGetDatum(g->since);
+		if (g->ncauses > 0)
+		{
+			Datum		causes[6];
+
+			values[i++] = CStringGetTextDatum(g->causes[0]);
+			for (int k = 0; k < g->ncauses; k++)
+				causes[k] = CStringGetTextDatum(g->causes[k]);
+			values[i++] = PointerGetDatum(construct_array(causes, g->ncauses, TEXTOID,
+														  -1, false, TYPALIGN_INT));
+		}
+		else
+		{
+			nulls[i++] = true;
+			values[i++] = PointerGetDatum(construct_empty_array(TEXTOID));
+		}
+		values[i++] = Float8GetDatumFast(g->p_value);
+		Assert(i == 22);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
+ * latdiag_regressions(recent interval, baseline interval): the statements
+ * whose last `recent` of windows are significantly worse than the `baseline`
+ * of windows before them.
+ */
+Datum
+latdiag_regressions(PG_FUNCTION_ARGS)
+{
+	const char *fname = "latdiag_regressions";
+	double		recent_us,
+				baseline_us;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz split;
+
+	store_require_ready();
+	recent_us = interval_arg(fcinfo, 0, fname, "recent");
+	baseline_us = interval_arg(fcinfo, 1, fname, "baseline");
+	InitMaterializedSRF(fcinfo, 0);
+	split = before_now(now, recent_us);
+	emit_regressions(fcinfo, windows_period(split, DT_NOEND),
+					 windows_period(before_now(split, baseline_us), split));
+	return (Datum) 0;
+}
+
+/*
+ * latdiag_regressions(recent interval, baseline text): the same against a
+ * baseline saved by latdiag_baseline_save().
+ */
+Datum
+latdiag_regressions_baseline(PG_FUNCTION_ARGS)
+{
+	const char *fname = "latdiag_regressions";
+	double		recent_us;
+	char	   *name;
+	WindowPeriod *baseline;
+
+	store_require_ready();
+	recent_us = interval_arg(fcinfo, 0, fname, "recent");
+	name = text_arg(fcinfo, 1, fname, "baseline");
+
+	/*
+	 * latdiag_regressions('5 minutes', '1 hour') resolves to this function
+	 * (text is preferred for an unknown literal): a name that is no saved
+	 * baseline but reads as an interval is taken as the interval.
+	 */
+	if (!windows_baseline_exists(name) &&
+		(isdigit((unsigned char) name[0]) || name[0] == '-' || name[0] == '+' ||
+		 name[0] == '@' || name[0] == '.'))
+	{
+		Interval   *iv = DatumGetIntervalP(DirectFunctionCall3(interval_in,
+															   CStringGetDatum(name),
+															   ObjectIdGetDatum(InvalidOid),
+															   Int32GetDatum(-1)));
+		double		us = (double) iv->time + (double) iv->day * USECS_PER_DAY +
+			(double) iv->month * DAYS_PER_MONTH * USECS_PER_DAY;
+		TimestampTz split;
+
+		if (!(us > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: baseline must be a positive interval", fname),
+					 errhint("For example '5 minutes'.")));
+		InitMaterializedSRF(fcinfo, 0);
+		split = before_now(GetCurrentTimestamp(), recent_us);
+		emit_regressions(fcinfo, windows_period(split, DT_NOEND),
+						 windows_period(before_now(split, Min(us, 1e17)), split));
+		return (Datum) 0;
+	}
+	baseline = windows_baseline_period(name);
+	InitMaterializedSRF(fcinfo, 0);
+	emit_regressions(fcinfo,
+					 windows_period(before_now(GetCurrentTimestamp(), recent_us), DT_NOEND),
+					 baseline);
+	return (Datum) 0;
+}
+
+/* latdiag_compare(from1, to1, from2, to2): two periods side by side per statement. */
+Datum
+latdiag_compare(PG_FUNCTION_ARGS)
+{
+	const char *fname = "latdiag_compare";
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	TimestampTz from[2],
+				to[2];
+	WindowPeriod *p[2];
+	HTAB	   *texts;
+	HASHCTL		ctl;
+	HTAB	   *keys;
+	WindowKey  *k;
+	HASH_SEQ_STATUS seq;
+
+	store_require_ready();
+	from[0] = timestamp_arg(fcinfo, 0, fname, "from1");
+	to[0] = timestamp_arg(fcinfo, 1, fname, "to1");
+	from[1] = timestamp_arg(fcinfo, 2, fname, "from2");
+	to[1] = timestamp_arg(fcinfo, 3, fname, "to2");
+	for (int j = 0; j < 2; j++)
+		if (from[j] >= to[j])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s: from%d must be earlier than to%d", fname, j + 1, j + 1)));
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	texts = query_info_map(false, true);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(WindowKey);
+	ctl.entrysize = sizeof(WindowKey);
+	ctl.hcxt = CurrentMemoryContext;
+	keys = hash_create("latdiag compare keys", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (int j = 0; j < 2; j++)
+	{
+		PeriodStats  *a;
+
+		p[j] = windows_period(from[j], to[j]);
+		hash_seq_init(&seq, p[j]->aggs);
+		while ((a = hash_seq_search(&seq)) != NULL)
+			(void) hash_search(keys, &a->key, HASH_ENTER, NULL);
+	}
+
+	hash_seq_init(&seq, keys);
+	while ((k = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[27];
+		bool		nulls[27];
+		int			i = 0;
+		PeriodStats  *a[2];
+		double		pct[2][3];
+
+		memset(nulls, 0, sizeof(nulls));
+		put_window_key(values, nulls, &i, k, texts, true, sees_all, reader);
+		for (int j = 0; j < 2; j++)
+		{
+			a[j] = hash_search(p[j]->aggs, k, HASH_FIND, NULL);
+			if (a[j])
+				hist_percentiles(&a[j]->hist, (const double[]) {0.50, 0.95, 0.99}, 3,
+								 0.0, DBL_MAX, pct[j]);
+			else
+				pct[j][0] = pct[j][1] = pct[j][2] = -1;
+		}
+		for (int j = 0; j < 2; j++)
+			values[i++] = Int64GetDatumFast(a[j] ? a[j]->c.calls : (int64) 0);
+		for (int j = 0; j < 2; j++)
+			values[i++] = Float8GetDatumFast(a[j] ? a[j]->c.total_exec : 0.0);
+		for (int j = 0; j < 2; j++)
+		{
+			if (a[j] && a[j]->c.calls > 0)
+				values[i] = Float8GetDatumFast(a[j]->c.total_exec / a[j]->c.calls);
+			else
+				nulls[i] = true;
+			i++;
+		}
+		for (int q = 0; q < 3; q++)
+			for (int j = 0; j < 2; j++)
+			{
+				values[i] = pct_datum(pct[j][q], &nulls[i]);
+				i++;
+			}
+		for (int j = 0; j < 2; j++)
+			values[i++] = Int64GetDatumFast(a[j] ? a[j]->c.rows : (int64) 0);
+		for (int j = 0; j < 2; j++)
+			values[i++] = Int64GetDatumFast(a[j] ? a[j]->c.shared_blks_read : (int64) 0);
+		for (int j = 0; j < 2; j++)
+			values[i++] = Float8GetDatumFast(a[j] ? a[j]->c.lock_wait_ms : 0.0);
+		if (pct[0][1] > 0 && pct[1][1] >= 0)
+			values[i] = Float8GetDatumFast(pct[1][1] / pct[0][1]);
+		else
+			nulls[i] = true;
+		i++;
+		for (int j = 0; j < 2; j++)
+			values[i++] = a[j] ? planids_array(a[j]->planids, a[j]->nplanids) :
+				planids_array(NULL, 0);
+		Assert(i == 27);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * latdiag_baseline_save(name, period): keep the statements of the windows
+ * of the last `period` (NULL: every kept window) as a named baseline.
+ */
+Datum
+latdiag_baseline_save(PG_FUNCTION_ARGS)
+{
+	const char *fname = "latdiag_baseline_save";
+	char	   *name;
+	TimestampTz from = DT_NOBEGIN;
+
+	store_require_ready();
+	name = text_arg(fcinfo, 0, fname, "name");
+	if (!PG_ARGISNULL(1))
+		from = before_now(GetCurrentTimestamp(), interval_arg(fcinfo, 1, fname, "period"));
+	PG_RETURN_INT32(windows_baseline_save(name, from, DT_NOEND));
+}
+
+/* latdiag_baseline_drop(name): forget a baseline. */
+Datum
+latdiag_baseline_drop(PG_FUNCTION_ARGS)
+{
+	store_require_ready();
+	windows_baseline_drop(text_arg(fcinfo, 0, "latdiag_baseline_drop", "name"));
+	PG_RETURN_VOID();
+}
+
+/* SRF behind the latdiag_baselines view. */
+Datum
+latdiag_baselines(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	BaselineRow *rows;
+	int			n;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	rows = windows_baselines(&n);
+	for (int r = 0; r < n; r++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false};
+
+		values[0] = CStringGetTextDatum(rows[r].name);
+		values[1] = TimestampTzGetDatum(rows[r].created);
+		values[2] = TimestampTzGetDatum(rows[r].period_start);
+		values[3] = TimestampTzGetDatum(rows[r].period_end);
+		values[4] = Int32GetDatum(rows[r].statements);
+		values[5] = Int64GetDatumFast(rows[r].calls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -31,7 +31,7 @@
 #define ONELINE(col) "regexp_replace(btrim(" col "), '\\s+', ' ', 'g')"
 #define MS(col, digits, name) "round((" col ")::numeric, " #digits ") AS " name
 
-const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock"};
+const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock", "errors"};
 
 const SectionDef section_defs[NUM_SECTIONS] = {
 	{"top_p99", "Top queries by p99 latency (ms)", "latdiag_queries", "latdiag_queries", false, -1},
@@ -43,6 +43,8 @@ const SectionDef section_defs[NUM_SECTIONS] = {
 	{"lock_tree", "Lock wait tree now (who blocks whom)", "latdiag_lock_tree", "latdiag_lock_tree", false, -1},
 	{"index_candidates", "Index candidates", "latdiag_index_candidates", "latdiag_index_candidates", false, FIND_INDEX},
 	{"snapshots", "Slowest EXPLAIN ANALYZE snapshot of each top query", "latdiag_explain_snapshots", "latdiag_explain_snapshots", false, -1},
+	{"errors", "Errors: failed executions by statement and SQLSTATE", "latdiag_errors", "latdiag_errors", false, FIND_ERRORS},
+	{"slow_executions", "Slow executions: the latest, with trace ids", "latdiag_slow_executions", "latdiag_slow_executions", false, -1},
 };
 
 /*
@@ -114,6 +116,19 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	ONELINE("query") " AS query, plan FROM latdiag_explain_snapshots "
 	"WHERE queryid = ANY ($1::bigint[]) ORDER BY queryid, exec_time DESC) AS s "
 	"ORDER BY exec_ms DESC",
+	/* SEC_ERRORS */
+	TAG "SELECT sqlstate, queryid, " DBNAME("dbid") ", errors, "
+	MS("total_time", 1, "total_ms") ", " MS("max_time", 2, "max_ms") ", "
+	"last_seen, " ONELINE("message") " AS message, " ONELINE("query") " AS query "
+	"FROM latdiag_errors ORDER BY errors DESC, max_time DESC LIMIT $1",
+	/* SEC_SLOW_EXECUTIONS */
+	TAG "SELECT finished_at, " MS("duration", 2, "duration_ms") ", sqlstate, queryid, "
+	DBNAME("dbid") ", planid, rows, " MS("lock_wait_time", 2, "lock_wait_ms") ", pid, "
+	"application_name, client_addr, trace_id, parent_span_id, tags::text AS tags, "
+	ONELINE("query") " AS query "
+	"FROM latdiag_slow_executions "
+	"WHERE coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
+	"ORDER BY finished_at DESC LIMIT $1",
 };
 
 /* Per-finding count of everything the view holds (not only the top N). */
@@ -122,9 +137,10 @@ static const char *const finding_sql[NUM_FINDINGS] = {
 	TAG "SELECT count(*) FROM latdiag_seq_scans",
 	TAG "SELECT count(*) FROM latdiag_index_candidates",
 	TAG "SELECT count(*) FROM latdiag_lock_waits",
+	TAG "SELECT count(*) FROM latdiag_errors",
 };
 static const SectionId finding_section[NUM_FINDINGS] = {
-	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS
+	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS, SEC_ERRORS
 };
 
 /* malloc that exits on failure (a report tool has nothing to fall back to). */

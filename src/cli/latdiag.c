@@ -38,9 +38,12 @@ usage(FILE *out)
 			"  -o, --output=FILE      write the report to FILE instead of standard output\n"
 			"  -n, --top=N            rows per section and server (1..1000, default 10)\n"
 			"      --fail-on=LIST     exit 2 if any of these findings is present:\n"
-			"                         n_plus_one,seq_scan,index,lock (or all)\n"
-			"      --wide             text: print long texts in full (by default they are\n"
-			"                         cut to the terminal's width, 120 when not a terminal)\n"
+			"                         n_plus_one,seq_scan,index,lock,errors (or all)
+"
+			"      --wide             text: print long texts in full (by default they are
+"
+			"                         cut to the terminal's width, 120 when not a terminal)
+"
 			"  -V, --version          print the version and exit\n"
 			"  -h, --help             print this help and exit\n"
 			"\n"
@@ -85,7 +88,7 @@ parse_fail_on(Report *r, const char *arg)
 			if (strcmp(tok, finding_names[i]) == 0)
 				r->fail_on[i] = found = true;
 		if (!found)
-			bad_usage("unknown finding \"%s\" in --fail-on (n_plus_one, seq_scan, index, lock, all)",
+			bad_usage("unknown finding \"%s\" in --fail-on (n_plus_one, seq_scan, index, lock, errors, all)",
 					  tok);
 		n++;
 	}
@@ -125,6 +128,7 @@ judge(Report *r)
 						r->servers[s].sections[f == FIND_N_PLUS_ONE ? SEC_N_PLUS_ONE :
 											   f == FIND_SEQ_SCAN ? SEC_SEQ_SCANS :
 											   f == FIND_INDEX ? SEC_INDEX_CANDIDATES :
+											   f == FIND_ERRORS ? SEC_ERRORS :
 											   SEC_LOCK_WAITS].message);
 	}
 	r->exit_code = failed ? 2 : unread ? 3 : 0;

@@ -43,6 +43,7 @@ typedef enum Finding
 	FIND_SEQ_SCAN,
 	FIND_INDEX,
 	FIND_LOCK,
+	FIND_ERRORS,
 	NUM_FINDINGS
 } Finding;
 
@@ -58,6 +59,8 @@ typedef enum SectionId
 	SEC_LOCK_TREE,
 	SEC_INDEX_CANDIDATES,
 	SEC_SNAPSHOTS,
+	SEC_ERRORS,
+	SEC_SLOW_EXECUTIONS,
 	NUM_SECTIONS
 } SectionId;
 

@@ -27,6 +27,8 @@ sort_column(SectionId id)
 			return "total_wait_ms";
 		case SEC_SNAPSHOTS:
 			return "exec_ms";
+		case SEC_ERRORS:
+			return "errors";
 		default:
 			return NULL;
 	}

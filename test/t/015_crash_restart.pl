@@ -36,6 +36,7 @@ latdiag.max_query_length = 256
 latdiag.max_plans = 100
 latdiag.max_snapshots = 10
 latdiag.max_seq_scans = 100
+latdiag.window_interval = 10s
 restart_after_crash = on
 max_parallel_workers_per_gather = 0
 });
@@ -95,6 +96,13 @@ $holder->quit;
 $waiter->quit;
 $node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_lock_waits')
   or diag('no lock wait recorded');
+
+# A time window with all of that, kept as a baseline.
+$node->poll_query_until('postgres', 'SELECT count(*) > 0 FROM latdiag_query_windows')
+  or diag('no window closed');
+$node->safe_psql('postgres', q{SELECT latdiag_baseline_save('before the restart')});
+# A failed statement (latdiag_errors).
+$node->psql('postgres', 'SELECT 1 / (id - id) FROM r');
 
 my $before = latdiag_dump($node);
 # (latdiag_lock_tree shows the waits in progress: none now)

@@ -1,7 +1,8 @@
 # postgres_latdiag on a hot standby.  The library loads on a streaming
 # replica, captures the read-only statements run there (with plans,
 # snapshots and seq scans), and every view and function reads there.  Each
-# server has its own statistics: nothing is replicated, and latdiag_reset()
+# server has its own statistics (time windows and baselines too): nothing is
+# replicated, and latdiag_reset()
 # on the standby works and clears the standby's stores only (it writes no
 # WAL).  A clean restart of the standby keeps its statistics; after a
 # promotion capture goes on.
@@ -31,6 +32,7 @@ latdiag.snapshot_min_duration = 0
 latdiag.snapshot_sample_rate = 1
 latdiag.large_table_rows = 100
 max_parallel_workers_per_gather = 0
+latdiag.window_interval = 10s
 });
 $primary->start;
 $primary->safe_psql('postgres', q{
@@ -74,6 +76,17 @@ SELECT (SELECT count(*) FROM latdiag_plans p JOIN latdiag_queries q USING (useri
 	't|t|t', 'plans, snapshots and seq scans are captured on the standby');
 my ($nerr, $errs) = latdiag_read_all($standby);
 is($nerr, 0, 'every view and function reads on the standby') or diag($errs);
+
+# Windows: the standby closes its own, from its own statements, and can keep
+# a baseline (nothing is written to WAL).
+ok( $standby->poll_query_until('postgres',
+		q{SELECT count(*) > 0 FROM latdiag_query_windows WHERE query LIKE '%ldt\_on\_standby%'}),
+	'the standby closes its own windows');
+is( $primary->safe_psql('postgres',
+		q{SELECT count(*) FROM latdiag_query_windows WHERE query LIKE '%ldt\_on\_standby%'}),
+	'0', "the standby's windows are not on the primary");
+is($standby->safe_psql('postgres', q{SELECT latdiag_baseline_save('on the standby') > 0}),
+	't', 'a baseline is saved on the standby');
 
 # Reset on the standby: allowed, clears the standby only.
 $standby->safe_psql('postgres', 'SELECT latdiag_reset()');

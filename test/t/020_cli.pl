@@ -193,9 +193,9 @@ is_deeply([ sort keys %$j ],
 is($j->{format_version}, 1, 'json: format_version 1');
 is($j->{top}, 5, 'json: top');
 is_deeply([ sort keys %{ $j->{sections} } ],
-	[ sort qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots) ],
+	[ sort qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions) ],
 	'json: every section');
-is_deeply([ sort keys %{ $j->{findings} } ], [ sort qw(n_plus_one seq_scan index lock) ],
+is_deeply([ sort keys %{ $j->{findings} } ], [ sort qw(n_plus_one seq_scan index lock errors) ],
 	'json: every finding');
 my $srv = $j->{servers}[0];
 is($srv->{status}, 'ok', 'json: server ok');
@@ -423,6 +423,29 @@ SELECT format('SELECT user_id FROM orders WHERE id = %s', g) FROM generate_serie
 	is($rc, 2, '--fail-on index: exit 2 with an index candidate') or diag($out);
 	like($out, qr/CREATE INDEX CONCURRENTLY ON public\.big \(k\)/,
 		'the index section gives the CREATE INDEX statement');
+}
+
+# ------------------------------------------------ errors and slow executions
+SKIP:
+{
+	skip 'this version lacks latdiag_errors', 7
+	  unless $node->safe_psql('postgres', "SELECT to_regclass('latdiag_errors') IS NOT NULL") eq 't';
+
+	$node->safe_psql('postgres', 'SELECT latdiag_reset()');
+	($rc, $out) = cli('report', '--dsn', $dsn, '--fail-on', 'errors');
+	is($rc, 0, '--fail-on errors: exit 0 without errors') or diag($out);
+	$node->psql('postgres',
+		q{SELECT 1 / (k - k) AS failing /*traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'*/ FROM big LIMIT 1});
+	($rc, $out) = cli('report', '--dsn', $dsn, '--fail-on', 'errors');
+	is($rc, 2, '--fail-on errors: exit 2 after a failed statement') or diag($out);
+	like($out, qr/== Errors: failed executions by statement and SQLSTATE ==/, 'text: errors section');
+	like($out, qr/22012 .*division by zero/, 'the errors section shows the SQLSTATE and message');
+	($rc, $out) = cli('report', '--dsn', $dsn, '--format', 'json');
+	$j = eval { decode_json($out) } || {};
+	is($j->{findings}{errors}, 1, 'json: one errors finding');
+	is($j->{sections}{errors}{rows}[0]{sqlstate}, '22012', 'json: the error row');
+	is($j->{sections}{slow_executions}{rows}[0]{trace_id}, '4bf92f3577b34da6a3ce929d0e0e4736',
+		'json: the failed execution in slow_executions with its trace id');
 }
 
 $node->stop;

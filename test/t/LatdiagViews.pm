@@ -35,7 +35,15 @@ our @LATDIAG_READS = (
 	'SELECT count(*) FROM latdiag_lock_waits',
 	'SELECT count(*) FROM latdiag_lock_waits_all()',
 	'SELECT count(*) FROM latdiag_lock_tree',
+	'SELECT count(*) FROM latdiag_errors',
+	'SELECT count(*) FROM latdiag_slow_executions',
 	'SELECT count(*) FROM latdiag_index_candidates',
+	'SELECT count(*) FROM latdiag_windows',
+	'SELECT count(*) FROM latdiag_query_windows',
+	'SELECT count(*) FROM latdiag_query_windows(false)',
+	'SELECT count(*) FROM latdiag_regressions',
+	'SELECT count(*) FROM latdiag_baselines',
+	q{SELECT count(*) FROM latdiag_compare(now() - interval '1 hour', now(), now() - interval '2 hours', now())},
 	q{SELECT length(latdiag_index_report('json')) > 0},
 	q{DO $$BEGIN PERFORM * FROM latdiag_latency_histogram((SELECT queryid FROM latdiag_queries(false) WHERE queryid IS NOT NULL ORDER BY calls DESC LIMIT 1)); EXCEPTION WHEN undefined_object OR null_value_not_allowed THEN NULL; END$$},
 	q{DO $$BEGIN PERFORM latdiag_explain((SELECT queryid FROM latdiag_explain_snapshots WHERE queryid IS NOT NULL ORDER BY exec_time DESC LIMIT 1)); EXCEPTION WHEN undefined_object OR null_value_not_allowed THEN NULL; END$$},
@@ -57,7 +65,10 @@ sub latdiag_read_all
 
 # The whole content of every view and argument-free set-returning function of
 # the extension (found in the catalog), but latdiag_backend_plans() (the
-# statements running now): one line "name: md5 of its rows" each.
+# statements running now), latdiag_slow_executions (a log of the latest
+# executions, not saved across restarts) and the windows and regressions (they
+# move with the clock; test/t/032_windows_churn_restart.pl compares the windows
+# across restarts): one line "name: md5 of its rows" each.
 # Read with capture off for the session, so reading changes nothing.
 sub latdiag_dump
 {
@@ -69,13 +80,20 @@ SELECT string_agg(src, ' ' ORDER BY src) FROM (
    WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_class'::regclass
      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
      AND c.relkind = 'v'
+     AND c.relname NOT IN ('latdiag_windows', 'latdiag_query_windows', 'latdiag_regressions')
+     -- a log of the latest executions, in memory only (not saved)
+     AND c.relname <> 'latdiag_slow_executions'
   UNION ALL
   SELECT quote_ident(p.proname) || '()' FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
    WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_proc'::regclass
      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
      AND p.proretset AND p.pronargs = p.pronargdefaults
-     -- what the sessions run right now, not stored statistics
-     AND p.proname <> 'latdiag_backend_plans') s},
+     -- what the sessions run right now, not stored statistics; the latest
+     -- executions (not saved)
+     AND p.proname NOT IN ('latdiag_backend_plans', 'latdiag_slow_executions')
+     -- they move with the clock: a window may close between two dumps, and
+     -- regressions compare the windows of the last minutes
+     AND p.proname NOT IN ('latdiag_windows', 'latdiag_query_windows', 'latdiag_regressions')) s},
 		connstr => $connstr);
 	my $sql = join("\nUNION ALL ",
 		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $_ t" }

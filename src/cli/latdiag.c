@@ -38,12 +38,9 @@ usage(FILE *out)
 			"  -o, --output=FILE      write the report to FILE instead of standard output\n"
 			"  -n, --top=N            rows per section and server (1..1000, default 10)\n"
 			"      --fail-on=LIST     exit 2 if any of these findings is present:\n"
-			"                         n_plus_one,seq_scan,index,lock,errors (or all)
-"
-			"      --wide             text: print long texts in full (by default they are
-"
-			"                         cut to the terminal's width, 120 when not a terminal)
-"
+			"                         n_plus_one,seq_scan,index,lock,errors (or all)\n"
+			"      --wide             text: print long texts in full (by default they are\n"
+			"                         cut to the terminal's width, 120 when not a terminal)\n"
 			"  -V, --version          print the version and exit\n"
 			"  -h, --help             print this help and exit\n"
 			"\n"

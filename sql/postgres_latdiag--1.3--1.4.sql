@@ -3,90 +3,6 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION postgres_latdiag UPDATE TO '1.4'" to load this file. \quit
 
--- latdiag_queries gains the counters pg_stat_statements has on the server's
--- version: temp block times and JIT (15), shared/local block times, JIT
--- deforming, stats_since and minmax_stats_since (17), parallel workers and
--- wal_buffers_full (18), generic and custom plan calls (19).  Where the
--- server has no such figure the column is NULL.
-DROP VIEW latdiag_queries;
-DROP FUNCTION latdiag_queries(boolean);
-CREATE FUNCTION latdiag_queries(IN showtext boolean DEFAULT true,
-    OUT userid oid,
-    OUT dbid oid,
-    OUT toplevel bool,
-    OUT queryid bigint,
-    OUT query text,
-    OUT query_truncated bool,
-    OUT calls int8,
-    OUT rows int8,
-    OUT total_exec_time float8,
-    OUT min_exec_time float8,
-    OUT max_exec_time float8,
-    OUT mean_exec_time float8,
-    OUT stddev_exec_time float8,
-    OUT p50_exec_time float8,
-    OUT p90_exec_time float8,
-    OUT p95_exec_time float8,
-    OUT p99_exec_time float8,
-    OUT p999_exec_time float8,
-    OUT plans int8,
-    OUT total_plan_time float8,
-    OUT min_plan_time float8,
-    OUT max_plan_time float8,
-    OUT mean_plan_time float8,
-    OUT stddev_plan_time float8,
-    OUT shared_blks_hit int8,
-    OUT shared_blks_read int8,
-    OUT shared_blks_dirtied int8,
-    OUT shared_blks_written int8,
-    OUT local_blks_hit int8,
-    OUT local_blks_read int8,
-    OUT local_blks_dirtied int8,
-    OUT local_blks_written int8,
-    OUT temp_blks_read int8,
-    OUT temp_blks_written int8,
-    OUT blk_read_time float8,
-    OUT blk_write_time float8,
-    OUT wal_records int8,
-    OUT wal_fpi int8,
-    OUT wal_bytes numeric,
-    OUT first_seen timestamptz,
-    OUT last_seen timestamptz,
-    OUT plan_count int8,
-    OUT lock_waits int8,
-    OUT lock_wait_time float8,
-    OUT temp_blk_read_time float8,
-    OUT temp_blk_write_time float8,
-    OUT shared_blk_read_time float8,
-    OUT shared_blk_write_time float8,
-    OUT local_blk_read_time float8,
-    OUT local_blk_write_time float8,
-    OUT jit_functions int8,
-    OUT jit_generation_time float8,
-    OUT jit_inlining_count int8,
-    OUT jit_inlining_time float8,
-    OUT jit_optimization_count int8,
-    OUT jit_optimization_time float8,
-    OUT jit_emission_count int8,
-    OUT jit_emission_time float8,
-    OUT jit_deform_count int8,
-    OUT jit_deform_time float8,
-    OUT stats_since timestamptz,
-    OUT minmax_stats_since timestamptz,
-    OUT parallel_workers_to_launch int8,
-    OUT parallel_workers_launched int8,
-    OUT wal_buffers_full int8,
-    OUT generic_plan_calls int8,
-    OUT custom_plan_calls int8
-)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'latdiag_queries'
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
-
-CREATE VIEW latdiag_queries AS
-  SELECT * FROM latdiag_queries(true);
-GRANT SELECT ON latdiag_queries TO PUBLIC;
-
 -- Forget only the minimum and maximum times (as pg_stat_statements_reset's
 -- minmax_only), or everything matching, as the three-argument form.
 CREATE FUNCTION latdiag_reset(userid oid, dbid oid, queryid bigint, minmax_only boolean)
@@ -423,6 +339,13 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'latdiag_n_plus_one_all'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+-- latdiag_queries gains the counters pg_stat_statements has on the server's
+-- version: temp block times and JIT (15), shared/local block times, JIT
+-- deforming, stats_since and minmax_stats_since (17), parallel workers and
+-- wal_buffers_full (18), generic and custom plan calls (19).  Where the
+-- server has no such figure the column is NULL.
+-- (One definition below, with the failure columns too.)
+--
 -- Failed executions.  latdiag_queries gains the executions that ended in
 -- ERROR (not in calls): errors, error_time, the common causes (timeouts
 -- 57014, deadlocks 40P01, serialization_failures 40001, lock_timeouts

@@ -42,5 +42,8 @@ ALTER EXTENSION postgres_latdiag UPDATE TO '1.4';
 SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
 SELECT count(*) AS columns FROM pg_attribute WHERE attrelid = 'latdiag_queries'::regclass AND attnum > 0;
 SELECT count(*) >= 0 AS readable FROM latdiag_queries;
+ALTER EXTENSION postgres_latdiag UPDATE TO '1.5';
+SELECT extversion FROM pg_extension WHERE extname = 'postgres_latdiag';
+SELECT count(*) >= 0 AS readable FROM latdiag_queries;
 \c :regress_db
 DROP DATABASE latdiag_upgrade;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define LATDIAG_CLI_VERSION "1.4"
+#define LATDIAG_CLI_VERSION "1.5"
 /* Version of the JSON shape (doc/cli.md); bumped only on incompatible change. */
 #define LATDIAG_JSON_VERSION 1
 

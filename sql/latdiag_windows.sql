@@ -20,13 +20,18 @@ END $$;
 SELECT 'window probe' AS win, 1 AS one;
 SELECT 'window probe' AS win, 2 AS one;
 SELECT 'window probe' AS win, 3 AS one;
+-- a statement that fails once, then finishes (an error whose window has no
+-- finished execution of its statement counts in the next one that has)
+SELECT 10 / x AS q FROM (VALUES (0)) v(x);
+SELECT 10 / x AS q FROM (VALUES (2)) v(x);
 SELECT lw_wait_window() AS window_closed;
 
 -- the server's windows
 SELECT count(*) > 0 AS has_windows,
        bool_and(window_end > window_start) AS ends_after_start,
        bool_and(calls >= 0 AND statements >= 0 AND other_statements = 0) AS counts_sane,
-       bool_and(calls = 0 OR p50_exec_time <= p95_exec_time AND p95_exec_time <= p99_exec_time) AS percentiles_ordered
+       bool_and(calls = 0 OR p50_exec_time <= p95_exec_time AND p95_exec_time <= p99_exec_time) AS percentiles_ordered,
+       sum(errors) >= 1 AS has_errors
   FROM latdiag_windows;
 -- the probe's windows: three calls, one row each, a plan, percentiles
 SELECT sum(calls) AS calls, sum(rows) AS rows, bool_and(toplevel) AS toplevel,
@@ -36,13 +41,18 @@ SELECT sum(calls) AS calls, sum(rows) AS rows, bool_and(toplevel) AS toplevel,
        bool_and(NOT is_other AND other_statements IS NULL) AS not_other
   FROM latdiag_query_windows WHERE query = 'SELECT $1 AS win, $2 AS one';
 SELECT count(*) = 0 AS no_text FROM latdiag_query_windows(false) WHERE query IS NOT NULL;
+-- errors per window: the failed execution is counted, apart from calls
+SELECT sum(calls) AS calls, sum(errors) AS errors
+  FROM latdiag_query_windows WHERE query LIKE 'SELECT $1 / x AS q FROM%';
+SELECT bool_and(errors = 0) AS probe_no_errors
+  FROM latdiag_query_windows WHERE query = 'SELECT $1 AS win, $2 AS one';
 SELECT windows > 0 AS has_windows, max_windows, window_rows > 0 AS has_rows,
        max_window_rows, baselines, max_baselines
   FROM latdiag_info;
 
 -- comparing a period with itself: same calls, factor 1
 SELECT calls_1 = calls_2 AS same_calls, factor = 1 AS factor_one,
-       planids_1 = planids_2 AS same_plans
+       planids_1 = planids_2 AS same_plans, errors_1 = errors_2 AS same_errors
   FROM latdiag_compare(now() - interval '1 hour', now() + interval '1 hour',
                        now() - interval '1 hour', now() + interval '1 hour')
  WHERE query = 'SELECT $1 AS win, $2 AS one';

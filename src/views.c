@@ -1516,8 +1516,8 @@ latdiag_windows(PG_FUNCTION_ARGS)
 	for (int r = 0; r < n; r++)
 	{
 		WindowTotalRow *w = &rows[r];
-		Datum		values[16];
-		bool		nulls[16];
+		Datum		values[17];
+		bool		nulls[17];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -1535,7 +1535,9 @@ latdiag_windows(PG_FUNCTION_ARGS)
 		values[i++] = Int64GetDatumFast(w->c.shared_blks_hit);
 		values[i++] = Int64GetDatumFast(w->c.shared_blks_read);
 		values[i++] = Int64GetDatumFast(w->c.lock_waits);
-		Assert(i == 16);
+		if (rsinfo->setDesc->natts > 16)	/* 1.5 */
+			values[i++] = Int64GetDatumFast(w->c.errors);
+		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -1561,8 +1563,8 @@ latdiag_query_windows(PG_FUNCTION_ARGS)
 	for (int r = 0; r < n; r++)
 	{
 		WindowQueryRow *w = &rows[r];
-		Datum		values[24];
-		bool		nulls[24];
+		Datum		values[25];
+		bool		nulls[25];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -1586,7 +1588,9 @@ latdiag_query_windows(PG_FUNCTION_ARGS)
 			values[i++] = Int32GetDatum(w->c.statements);
 		else
 			nulls[i++] = true;
-		Assert(i == 24);
+		if (rsinfo->setDesc->natts > 23)	/* 1.5 */
+			values[i++] = Int64GetDatumFast(w->c.errors);
+		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -1607,8 +1611,8 @@ emit_regressions(FunctionCallInfo fcinfo, WindowPeriod *recent, WindowPeriod *ba
 	for (int r = 0; r < n; r++)
 	{
 		RegressionRow *g = &rows[r];
-		Datum		values[22];
-		bool		nulls[22];
+		Datum		values[24];
+		bool		nulls[24];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -1637,7 +1641,12 @@ emit_regressions(FunctionCallInfo fcinfo, WindowPeriod *recent, WindowPeriod *ba
 			values[i++] = PointerGetDatum(construct_empty_array(TEXTOID));
 		}
 		values[i++] = Float8GetDatumFast(g->p_value);
-		Assert(i == 22);
+		if (rsinfo->setDesc->natts > 20)	/* 1.5 */
+		{
+			values[i++] = Int64GetDatumFast(g->recent_errors);
+			values[i++] = Int64GetDatumFast(g->baseline_errors);
+		}
+		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -1767,8 +1776,8 @@ latdiag_compare(PG_FUNCTION_ARGS)
 	hash_seq_init(&seq, keys);
 	while ((k = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[27];
-		bool		nulls[27];
+		Datum		values[28];
+		bool		nulls[28];
 		int			i = 0;
 		PeriodStats  *a[2];
 		double		pct[2][3];
@@ -1816,7 +1825,10 @@ latdiag_compare(PG_FUNCTION_ARGS)
 		for (int j = 0; j < 2; j++)
 			values[i++] = a[j] ? planids_array(a[j]->planids, a[j]->nplanids) :
 				planids_array(NULL, 0);
-		Assert(i == 27);
+		if (rsinfo->setDesc->natts > 26)	/* 1.5 */
+			for (int j = 0; j < 2; j++)
+				values[i++] = Int64GetDatumFast(a[j] ? a[j]->c.errors : (int64) 0);
+		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

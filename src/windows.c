@@ -60,7 +60,7 @@
 #define TOTALS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_window_totals.stat"
 #define BASELINES_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_baselines.stat"
 #define NAMES_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_baseline_names.stat"
-#define WINDOWS_FILE_VERSION 1
+#define WINDOWS_FILE_VERSION 2	/* 2: errors per window (1.5) */
 
 /* regressions: see doc/design.md, "Regressions" */
 #define REG_MIN_CALLS		20		/* on each side */
@@ -68,6 +68,8 @@
 #define REG_P0				0.05	/* executions above the baseline p95 when nothing changed */
 #define REG_MAX_P_VALUE		1e-4	/* binomial test */
 #define REG_BAD_FRACTION	0.25	/* a window this far above the baseline p95 is bad */
+#define REG_MIN_ERRORS		5		/* cause "more errors": at least this many recent errors, */
+#define REG_MIN_ERROR_RATE	0.05	/* failing at least this share of executions, twice the baseline's */
 #define BASELINE_LOCK_KEY	INT64CONST(0x4C44474241534531)	/* advisory lock of saves */
 
 typedef struct WindowRowData
@@ -360,6 +362,7 @@ typedef struct PrevQuery
 	int64		shared_blks_read;
 	int64		temp_blks_read;
 	int64		temp_blks_written;
+	int64		errors;
 	LatdiagHistogram hist;
 } PrevQuery;
 
@@ -489,6 +492,7 @@ counters_add(WindowCounters *to, const WindowCounters *c)
 	to->temp_blks_written += c->temp_blks_written;
 	to->lock_waits += c->lock_waits;
 	to->lock_wait_ms += c->lock_wait_ms;
+	to->errors += c->errors;
 }
 
 /* Write one row of a window or baseline table. */
@@ -574,6 +578,7 @@ take_window(TimestampTz now, bool emit)
 			d->c.shared_blks_read = Max(c->shared_blks_read - p->shared_blks_read, 0);
 			d->c.temp_blks_read = Max(c->temp_blks_read - p->temp_blks_read, 0);
 			d->c.temp_blks_written = Max(c->temp_blks_written - p->temp_blks_written, 0);
+			d->c.errors = Max(c->errors - p->errors, 0);
 			d->c.statements = 1;
 			for (int b = 0; b < HIST_BUCKETS; b++)
 				d->hist.buckets[b] = r->d.hist.buckets[b] > p->hist.buckets[b] ?
@@ -599,6 +604,12 @@ take_window(TimestampTz now, bool emit)
 		p->shared_blks_read = c->shared_blks_read;
 		p->temp_blks_read = c->temp_blks_read;
 		p->temp_blks_written = c->temp_blks_written;
+		/*
+		 * Errors of a window in which the statement never finished count in
+		 * the next window in which it does (a window row needs calls).
+		 */
+		if (!emit || c->calls > p->calls || c->errors < p->errors)
+			p->errors = c->errors;
 		p->hist = r->d.hist;
 	}
 	pfree(rows);
@@ -1343,6 +1354,9 @@ likely_causes(RegressionRow *out, const PeriodStats *r, double r_seconds,
 		Max(r->c.shared_blks_read + r->c.shared_blks_hit, 1);
 	double		b_frac = (double) b->c.shared_blks_read /
 		Max(b->c.shared_blks_read + b->c.shared_blks_hit, 1);
+	/* the share of executions that failed */
+	double		r_err = (double) r->c.errors / (r->c.calls + r->c.errors);
+	double		b_err = (double) b->c.errors / (b->c.calls + b->c.errors);
 
 	out->ncauses = 0;
 	if (b->nplanids > 0)
@@ -1361,6 +1375,8 @@ likely_causes(RegressionRow *out, const PeriodStats *r, double r_seconds,
 	if (r_seconds > 0 && b_seconds > 0 &&
 		r->c.calls / r_seconds >= 2 * (b->c.calls / b_seconds))
 		out->causes[out->ncauses++] = "more calls";
+	if (r->c.errors >= REG_MIN_ERRORS && r_err >= REG_MIN_ERROR_RATE && r_err >= 2 * b_err)
+		out->causes[out->ncauses++] = "more errors";
 }
 
 /*
@@ -1413,6 +1429,8 @@ windows_regressions(WindowPeriod *recent, WindowPeriod *baseline, int *nrows)
 		o->key = r->key;
 		o->recent_calls = r->c.calls;
 		o->baseline_calls = b->c.calls;
+		o->recent_errors = r->c.errors;
+		o->baseline_errors = b->c.errors;
 		likely_causes(o, r, recent->seconds, b, baseline->seconds);
 
 		/* since: the first recent window mostly above the baseline's p95 */

@@ -50,6 +50,7 @@ typedef struct WindowCounters
 	int16		nplanids;
 	int16		hist_merges;	/* neighbouring buckets merged to fit */
 	uint64		planids[WINDOW_PLANS];
+	int64		errors;			/* executions that ended in ERROR (1.5) */
 } WindowCounters;
 
 /* One window of the whole server. */
@@ -96,6 +97,8 @@ typedef struct RegressionRow
 	WindowKey	key;
 	int64		recent_calls;
 	int64		baseline_calls;
+	int64		recent_errors;
+	int64		baseline_errors;
 	double		recent_pct[3];	/* p50 p95 p99 */
 	double		baseline_pct[3];
 	double		recent_mean;

@@ -9,10 +9,14 @@
 #    the wait, see locks.c); mid-run another session
 #    starts holding that row in transaction after transaction;
 #  - "steady": pg_sleep() of a noisy, skewed duration (0.5 to 20.5 ms), all
-#    along.
+#    along;
+#  - "errors": an UPDATE of another row under lock_timeout = 10ms, caught in
+#    PL/pgSQL; the holder holds that row too, so after the change most of its
+#    executions fail (55P03) and those that finish waited.
 # Checked: windows roll every 10 s with the statements in them; the plan
 # statement is flagged by latdiag_regressions within two windows of the
-# change with cause "plan change", the lock statement with "lock waits";
+# change with cause "plan change", the lock statement with "lock waits", the
+# errors statement with "more errors" among its causes (and its error counts);
 # before the change nothing is flagged, and the steady statement is never
 # flagged over the whole run (at least 10 windows).
 use strict;
@@ -75,12 +79,27 @@ BEGIN
     PERFORM pg_sleep(0.01);
   END LOOP;
 END $$;
+CREATE PROCEDURE ldw_err_load(secs float8) LANGUAGE plpgsql AS $$
+DECLARE
+  t_end timestamptz := clock_timestamp() + secs * interval '1 second';
+BEGIN
+  PERFORM set_config('lock_timeout', '10ms', false);
+  WHILE clock_timestamp() < t_end LOOP
+    BEGIN
+      UPDATE ldw_lock SET v = 2 + v WHERE id = 2 AND '' = pg_sleep(0.002)::text;
+    EXCEPTION WHEN lock_not_available THEN
+      NULL;
+    END;
+    COMMIT;
+    PERFORM pg_sleep(0.01);
+  END LOOP;
+END $$;
 CREATE PROCEDURE ldw_hold(secs float8) LANGUAGE plpgsql AS $$
 DECLARE
   t_end timestamptz := clock_timestamp() + secs * interval '1 second';
 BEGIN
   WHILE clock_timestamp() < t_end LOOP
-    UPDATE ldw_lock SET v = v - 1 WHERE id = 1;
+    UPDATE ldw_lock SET v = v - 1 WHERE id IN (1, 2);
     PERFORM pg_sleep(0.03), 'holding';
     COMMIT;
     PERFORM pg_sleep(0.005), 'released';
@@ -103,7 +122,8 @@ diag("sequential scan: $seq_ms ms; plan statement sleeps $base_s s");
 my $duration = 125;
 my @sessions;
 for my $call ("CALL ldw_plan_load($duration, $base_s)",
-	"CALL ldw_lock_load($duration)", "CALL ldw_steady($duration)")
+	"CALL ldw_lock_load($duration)", "CALL ldw_steady($duration)",
+	"CALL ldw_err_load($duration)")
 {
 	my $s = $node->background_psql('postgres');
 	$s->query_until(qr/started/, "\\echo started\n$call;\n");
@@ -125,6 +145,7 @@ sub next_window
 my %pattern = (
 	plan   => 'SELECT pg_sleep(base), (SELECT count(*) FROM ldw_plan%',
 	lock   => 'UPDATE ldw_lock SET v = v + % AND pg_sleep(%',
+	errors => 'UPDATE ldw_lock SET v = % + v WHERE %',
 	steady => 'SELECT pg_sleep((%random()%');
 sub flagged
 {
@@ -134,6 +155,7 @@ sub flagged
 		my $r = $node->safe_psql('postgres', qq{
 SELECT coalesce(likely_cause, 'no cause') || ' ' || round(factor::numeric, 2) || ' ' || recent_calls || ' '
        || baseline_calls || ' ' || (since >= now() - interval '40 seconds')
+       || ' [' || array_to_string(causes, ',') || '] errors ' || recent_errors || '/' || baseline_errors
   FROM latdiag_regressions('20 seconds', '10 minutes'::interval)
  WHERE query LIKE '$pattern{$name}'});
 		$out{$name} = $r if $r ne '';
@@ -189,14 +211,14 @@ my $total = sub {
 	$node->safe_psql('postgres',
 		"SELECT count(*) FROM latdiag_windows WHERE window_start >= '$t_start'");
 };
-while ($after < 7 && !($after >= 2 && $found{plan} && $found{lock} && $total->() >= 10))
+while ($after < 7 && !($after >= 2 && $found{plan} && $found{lock} && $found{errors} && $total->() >= 10))
 {
 	$w = next_window($w);
 	$after++;
 	my %f = flagged();
 	$steady_checks++;
 	push @steady_flags, $f{steady} if $f{steady};
-	for my $name ('plan', 'lock')
+	for my $name ('plan', 'lock', 'errors')
 	{
 		next if $found{$name} || !$f{$name};
 		$found{$name} = $after;
@@ -206,10 +228,20 @@ while ($after < 7 && !($after >= 2 && $found{plan} && $found{lock} && $total->()
 }
 ok($found{plan} && $found{plan} <= 2, 'plan change flagged within two windows')
   or diag('plan: ' . ($found{plan} // 'never'));
-like($cause{plan} // '', qr/^plan change \S+ \d+ \d+ true$/, 'cause: plan change, since the change');
+like($cause{plan} // '', qr/^plan change \S+ \d+ \d+ true \[/, 'cause: plan change, since the change');
 ok($found{lock} && $found{lock} <= 2, 'lock waits flagged within two windows')
   or diag('lock: ' . ($found{lock} // 'never'));
-like($cause{lock} // '', qr/^lock waits \S+ \d+ \d+ true$/, 'cause: lock waits, since the change');
+like($cause{lock} // '', qr/^lock waits \S+ \d+ \d+ true \[/, 'cause: lock waits, since the change');
+ok($found{errors} && $found{errors} <= 2, 'the failing statement flagged within two windows')
+  or diag('errors: ' . ($found{errors} // 'never'));
+like($cause{errors} // '', qr/ true \[[^\]]*\bmore errors\b[^\]]*\] errors [1-9]\d*\/0$/,
+	'cause: more errors, counted since the change and none before');
+my $werr = $node->safe_psql('postgres', qq{
+SELECT sum(errors) FILTER (WHERE window_end <= '$t_change') = 0, sum(errors) FILTER (WHERE window_start >= '$t_change') > 0
+  FROM latdiag_query_windows WHERE query LIKE '$pattern{errors}'});
+is($werr, 't|t', 'latdiag_query_windows counts the errors in the windows after the change only');
+is($node->safe_psql('postgres', qq{SELECT sum(errors) > 0 FROM latdiag_windows WHERE window_start >= '$t_change'}),
+	't', 'latdiag_windows counts them for the server');
 
 # The steady statement, over the whole run.
 my $nwin = $node->safe_psql('postgres',

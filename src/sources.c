@@ -42,6 +42,7 @@
 #include "pgstat.h"
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "guc.h"
 #include "sources.h"
 #include "table.h"
@@ -91,9 +92,14 @@ typedef struct SourceEntry
 static TableDef sources_def;
 static Table *sources_table = NULL;
 
-/* The source of this backend's statements without a comment. */
+/*
+ * The source of this backend's statements without a comment; invalidated
+ * by application_name's assign hook, recomputed at the next execution.
+ */
 static SourceDesc app_source;
 static bool app_source_valid = false;
+static GucStringAssignHook prev_assign_application_name = NULL;
+static bool app_hook_installed = false;
 
 static const TableDef *
 sources_table_def(void)
@@ -159,48 +165,81 @@ copy_app_name(char *dst)
 	dst[len] = '\0';
 }
 
+/* Recompute the source of statements without tags. */
+static pg_noinline const SourceDesc *
+app_source_refresh(void)
+{
+	memset(&app_source, 0, sizeof(app_source));
+	copy_app_name(app_source.app);
+	app_source.id = source_id(&app_source);
+	/* without the hook, compare the name at every execution */
+	app_source_valid = app_hook_installed;
+	return &app_source;
+}
+
 /*
  * The source of a statement without tags: recomputed only when
- * application_name has changed since the last call.
+ * application_name has changed (its assign hook says so).
  */
 static inline const SourceDesc *
 current_app_source(void)
 {
-	const char *an = application_name ? application_name : "";
-
-	if (likely(app_source_valid &&
-			   strncmp(an, app_source.app, SOURCE_NAME_LEN - 1) == 0))
+	if (likely(app_source_valid))
 		return &app_source;
-	memset(&app_source, 0, sizeof(app_source));
-	copy_app_name(app_source.app);
-	app_source.id = source_id(&app_source);
-	app_source_valid = true;
-	return &app_source;
+	if (!app_hook_installed && app_source.id != 0 &&
+		strncmp(application_name ? application_name : "", app_source.app,
+				SOURCE_NAME_LEN - 1) == 0)
+		return &app_source;
+	return app_source_refresh();
 }
 
+/* application_name's assign hook, chained after core's. */
+static void
+sources_assign_application_name(const char *newval, void *extra)
+{
+	if (prev_assign_application_name)
+		prev_assign_application_name(newval, extra);
+	app_source_valid = false;
+}
+
+/*
+ * Chain an assign hook to application_name, so that a change is noticed
+ * once, not compared at each execution; from _PG_init.
+ */
+void
+sources_install(void)
+{
+	GucStringAssignHook *hook = compat_string_guc_assign_hook("application_name");
+
+	if (hook == NULL)
+		return;					/* fall back to comparing the name */
+	prev_assign_application_name = *hook;
+	*hook = sources_assign_application_name;
+	app_hook_installed = true;
+}
+
+/* A blank for the comment test: space and the control characters. */
 static inline bool
 is_blank(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-		c == '\v';
+	return (unsigned char) c <= ' ';
 }
 
 /*
  * Does the text start or end (before or after a final semicolon) with a
- * comment?  Only the ends are looked at; sets *len to the text's length.
+ * comment?  Only the ends are looked at.
  */
 static inline bool
-text_has_comment(const char *text, int *len)
+text_has_comment(const char *text)
 {
 	const char *p = text;
 	int			e;
 
-	while (is_blank(*p))
+	while (unlikely(is_blank(*p)) && *p != '\0')
 		p++;
-	*len = -1;
-	if (p[0] == '/' && p[1] == '*')
+	if (unlikely(p[0] == '/' && p[1] == '*'))
 		return true;
-	e = *len = (int) strlen(text);
+	e = (int) strlen(text);
 	while (e > 0 && (is_blank(text[e - 1]) || text[e - 1] == ';'))
 		e--;
 	return e >= 4 && text[e - 1] == '/' && text[e - 2] == '*';
@@ -208,7 +247,7 @@ text_has_comment(const char *text, int *len)
 
 /*
  * The source of sqlcommenter tags: the application's, plus the known tags.
- * NULL when none of the known tags is there (the application's source).
+ * False when none of the known tags is there (the application's source).
  */
 static bool
 source_from_tags(const SqlcTags *tags, SourceDesc *d)
@@ -234,10 +273,26 @@ source_from_tags(const SqlcTags *tags, SourceDesc *d)
 	}
 	if (!any)
 		return false;
-	(void) current_app_source();
-	memcpy(d->app, app_source.app, SOURCE_NAME_LEN);
+	memcpy(d->app, current_app_source()->app, SOURCE_NAME_LEN);
 	d->id = source_id(d);
 	return true;
+}
+
+/*
+ * The source of a query string that starts or ends with a comment: its tags
+ * parsed into a backend-local buffer (kept off the caller's stack), or the
+ * application's source if it has none of the known ones.
+ */
+static pg_noinline const SourceDesc *
+tagged_source(const char *text)
+{
+	static SqlcTags tags;
+	static SourceDesc tagged;
+
+	if (sqlc_parse(text, (int) strlen(text), &tags) > 0 &&
+		source_from_tags(&tags, &tagged))
+		return &tagged;
+	return current_app_source();
 }
 
 /* Coarse bucket: one per power of two from HIST_MIN_MS. */
@@ -249,8 +304,24 @@ coarse_bucket(int bucket)
 	return b < SOURCE_HIST_BUCKETS ? b : SOURCE_HIST_BUCKETS - 1;
 }
 
+/* Create the entry of key, naming it; NULL if the table refused. */
+static pg_noinline SourceEntry *
+source_create(const SourceKey *key, uint32 hint, const SourceDesc *d)
+{
+	SourceEntry *e = table_create_lock(sources_table, key, hint, NULL, 0);
+
+	if (e != NULL && !e->named)
+	{
+		memcpy(e->app, d->app, SOURCE_NAME_LEN);
+		memcpy(e->has_tag, d->has_tag, sizeof(e->has_tag));
+		memcpy(e->tags, d->tags, sizeof(e->tags));
+		e->named = true;
+	}
+	return e;
+}
+
 /* Add one execution (finished: bucket >= 0; failed: bucket < 0). */
-static void
+static inline void
 source_add(Oid userid, uint64 queryid, bool toplevel, const SourceDesc *d,
 		   double ms, int bucket)
 {
@@ -269,27 +340,22 @@ source_add(Oid userid, uint64 queryid, bool toplevel, const SourceDesc *d,
 	e = table_lock(sources_table, &key, hint);
 	if (unlikely(e == NULL))
 	{
-		e = table_create_lock(sources_table, &key, hint, NULL, 0);
+		e = source_create(&key, hint, d);
 		if (e == NULL)
 			return;
-		if (!e->named)
-		{
-			memcpy(e->app, d->app, SOURCE_NAME_LEN);
-			memcpy(e->has_tag, d->has_tag, sizeof(e->has_tag));
-			memcpy(e->tags, d->tags, sizeof(e->tags));
-			e->named = true;
-		}
 	}
 	if (bucket >= 0)
 	{
+		int			b = coarse_bucket(bucket);
+
 		e->calls++;
 		e->total_ms += ms;
 		if (e->calls == 1 || ms < e->min_ms)
 			e->min_ms = ms;
 		if (ms > e->max_ms)
 			e->max_ms = ms;
-		if (likely(e->hist[coarse_bucket(bucket)] != PG_UINT32_MAX))
-			e->hist[coarse_bucket(bucket)]++;
+		if (likely(e->hist[b] != PG_UINT32_MAX))
+			e->hist[b]++;
 	}
 	else
 	{
@@ -310,22 +376,13 @@ sources_record(uint64 queryid, bool toplevel, double ms, int bucket,
 			   const char *source_text)
 {
 	const SourceDesc *d;
-	SourceDesc	tagged;
-	int			len;
 
-	if (unlikely(sources_table == NULL || MyDatabaseId == InvalidOid))
+	if (unlikely(sources_table == NULL))
 		return;
-	d = current_app_source();
-	if (source_text && unlikely(text_has_comment(source_text, &len)))
-	{
-		SqlcTags	tags;
-
-		if (len < 0)
-			len = (int) strlen(source_text);
-		if (sqlc_parse(source_text, len, &tags) > 0 &&
-			source_from_tags(&tags, &tagged))
-			d = &tagged;
-	}
+	if (source_text && unlikely(text_has_comment(source_text)))
+		d = tagged_source(source_text);
+	else
+		d = current_app_source();
 	source_add(GetUserId(), queryid, toplevel, d, ms, Max(bucket, 0));
 }
 
@@ -339,7 +396,7 @@ sources_record_error(Oid userid, uint64 queryid, bool toplevel, double ms,
 					 const SqlcTags *tags)
 {
 	const SourceDesc *d;
-	SourceDesc	tagged;
+	static SourceDesc tagged;
 
 	if (sources_table == NULL || MyDatabaseId == InvalidOid)
 		return;

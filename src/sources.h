@@ -45,6 +45,7 @@ extern const char *const source_tag_names[SOURCE_NTAGS];
 extern void sources_shmem_request(void);
 extern void sources_shmem_startup(void);
 extern Size sources_shmem_size(void);
+extern void sources_install(void);
 
 extern void sources_record(uint64 queryid, bool toplevel, double ms,
 						   int bucket, const char *source_text);

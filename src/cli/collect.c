@@ -36,7 +36,7 @@ const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "inde
 const SectionDef section_defs[NUM_SECTIONS] = {
 	{"top_p99", "Top queries by p99 latency (ms)", "latdiag_queries", "latdiag_queries", false, -1},
 	{"top_total", "Top queries by total time (ms)", "latdiag_queries", "latdiag_queries", false, -1},
-	{"sources", "Sources of the top queries: who sends them (application_name, sqlcommenter tags)", "latdiag_query_sources", "latdiag_query_sources", false, -1},
+	{"sources", "Sources of the top queries: who sends them", "latdiag_query_sources", "latdiag_query_sources", false, -1},
 	{"plan_changes", "Plan flips: queries that switched to a slower plan", "latdiag_plan_changes", "latdiag_plan_changes", false, -1},
 	{"seq_scans", "Sequential scans of large tables that return few rows", "latdiag_seq_scans", "latdiag_seq_scans", false, FIND_SEQ_SCAN},
 	{"n_plus_one", "N+1 patterns", "latdiag_n_plus_one", "latdiag_n_plus_one", false, FIND_N_PLUS_ONE},

@@ -264,7 +264,11 @@ source_from_tags(const SqlcTags *tags, SourceDesc *d)
 		{
 			if (!d->has_tag[i] && strcmp(p, source_tag_names[i]) == 0)
 			{
-				strlcpy(d->tags[i], v, SOURCE_TAG_LEN);
+				/* the parser already cut it at a character boundary */
+				size_t		n = strnlen(v, SOURCE_TAG_LEN - 1);
+
+				memcpy(d->tags[i], v, n);
+				d->tags[i][n] = '\0';
 				d->has_tag[i] = true;
 				any = true;
 			}

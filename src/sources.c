@@ -20,11 +20,13 @@
  * table.c's: on the query path only the entry's spinlock while the
  * backend's cache knows the entry, the table's LWLock otherwise.
  *
- * COST.  Per execution: a look at both ends of the text for a comment, one
- * comparison of application_name with the one seen last, and one table
- * update.  The source of a statement without a comment (its id, strings)
- * is computed once per application_name change, not per execution.  Tags
- * are parsed only for a text that starts or ends with a comment.
+ * COST.  Per execution: a look at both ends of the text for a comment and
+ * one table update.  The source of a statement without a comment (its id,
+ * strings) is computed once per application_name change, not per
+ * execution: an assign hook chained to application_name marks it stale
+ * (where the setting's record cannot be found, the name is compared at
+ * each execution instead).  Tags are parsed only for a text that starts or
+ * ends with a comment.
  *
  * ERRORS.  Failed executions are counted per source from the abort
  * callback of errors.c, with the tags it already parsed.

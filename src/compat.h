@@ -459,4 +459,41 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 #define compat_plan_is_custom(ps) false
 #endif
 
+/*
+ * The assign hook of a core string setting, to chain one after it (sources.c
+ * learns that application_name changed).  16 exported find_option(); 15 has
+ * only the sorted array of settings.  19 moved the type-specific fields of a
+ * setting into a union inside config_generic.  NULL if there is no such
+ * string setting.
+ */
+#include "utils/guc_tables.h"
+static inline GucStringAssignHook *
+compat_string_guc_assign_hook(const char *name)
+{
+	struct config_generic *gen = NULL;
+
+#if PG_VERSION_NUM >= 160000
+	gen = find_option(name, false, true, DEBUG1);
+#else
+	struct config_generic **vars = get_guc_variables();
+	int			n = GetNumConfigOptions();
+
+	for (int i = 0; i < n; i++)
+	{
+		if (strcmp(vars[i]->name, name) == 0)
+		{
+			gen = vars[i];
+			break;
+		}
+	}
+#endif
+	if (gen == NULL || gen->vartype != PGC_STRING)
+		return NULL;
+#if PG_VERSION_NUM >= 190000
+	return &gen->_string.assign_hook;
+#else
+	return &((struct config_string *) gen)->assign_hook;
+#endif
+}
+
 #endif							/* LATDIAG_COMPAT_H */

@@ -46,6 +46,7 @@
 #include "errors.h"
 #include "guc.h"
 #include "slowexec.h"
+#include "sources.h"
 #include "store.h"
 #include "table.h"
 
@@ -226,6 +227,8 @@ errors_flush(bool abort)
 		(void) store_record_error(p->userid, MyDatabaseId, p->queryid,
 								  p->toplevel, p->ms, p->sqlerrcode);
 		errors_store(p->userid, p->queryid, p->sqlerrcode, p->ms, now);
+		sources_record_error(p->userid, p->queryid, p->toplevel, p->ms,
+							 &p->tags);
 		slowexec_add(p);
 	}
 	if (abort && reported.valid && reported.running && !top_noted &&
@@ -240,6 +243,8 @@ errors_flush(bool abort)
 			(void) store_record_error(userid, MyDatabaseId, reported.queryid,
 									  true, ms, reported.sqlerrcode);
 		errors_store(userid, reported.queryid, reported.sqlerrcode, ms, now);
+		sources_record_error(userid, reported.queryid, true, ms,
+							 &reported_exec.tags);
 
 		/* the client's query string: the statement that failed is in it */
 		p->userid = userid;

@@ -38,6 +38,7 @@ int			latdiag_checkpoint_interval = 300;
 int			latdiag_lock_sample_interval = 10;
 int			latdiag_max_lock_waits = 1000;
 int			latdiag_max_errors = 1000;
+int			latdiag_max_sources = 5000;
 int			latdiag_max_slow_executions = 1000;
 int			latdiag_slow_execution_min_duration = 100;
 double		latdiag_index_min_improvement = 0.5;
@@ -350,6 +351,17 @@ guc_define(void)
 							"When full, the least-used entries are evicted.",
 							&latdiag_max_errors,
 							1000,
+							100,
+							1000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_sources",
+							"Maximum number of (statement, source) entries kept in latdiag_query_sources.",
+							"A source is the application_name plus the sqlcommenter service, controller, route, action and framework tags. When full, the least-used entries are evicted.",
+							&latdiag_max_sources,
+							5000,
 							100,
 							1000000,
 							PGC_POSTMASTER,

@@ -38,6 +38,7 @@ extern int	latdiag_n_plus_one_max_rows;
 extern int	latdiag_lock_sample_interval;
 extern int	latdiag_max_lock_waits;
 extern int	latdiag_max_errors;
+extern int	latdiag_max_sources;
 extern int	latdiag_max_slow_executions;
 extern int	latdiag_slow_execution_min_duration;
 extern double latdiag_index_min_improvement;

@@ -39,6 +39,7 @@
 #include "scans.h"
 #include "slowexec.h"
 #include "snapshots.h"
+#include "sources.h"
 #include "store.h"
 #include "windows.h"
 
@@ -135,6 +136,7 @@ latdiag_shmem_request(void)
 	windows_shmem_request();
 	errors_shmem_request();
 	slowexec_shmem_request();
+	sources_shmem_request();
 }
 
 static void
@@ -151,6 +153,7 @@ latdiag_shmem_startup(void)
 	windows_shmem_startup();
 	errors_shmem_startup();
 	slowexec_shmem_startup();
+	sources_shmem_startup();
 }
 
 static void
@@ -383,6 +386,8 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 						 queryDesc->sourceText,
 						 queryDesc->plannedstmt->stmt_location,
 						 queryDesc->plannedstmt->stmt_len);
+		sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
+					   queryDesc->sourceText);
 		if (!nplusone_skip())
 			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
 		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
@@ -507,6 +512,8 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			smp.rows = qc->nprocessed;
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
+		sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
+					   queryString);
 		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
 			log_slow(&smp, queryid, lock_ms, queryString, pstmt->stmt_location,
 					 pstmt->stmt_len);

@@ -16,6 +16,7 @@
 #include "hooks.h"
 #include "locks.h"
 #include "reports.h"
+#include "sources.h"
 
 COMPAT_MODULE_MAGIC("postgres_latdiag", LATDIAG_VERSION);
 
@@ -33,6 +34,7 @@ _PG_init(void)
 	hooks_install();
 	locks_register_callbacks();
 	errors_install();
+	sources_install();
 	locks_register_sampler();
 	reports_register_worker();
 }

@@ -32,6 +32,7 @@
 #include "scans.h"
 #include "slowexec.h"
 #include "snapshots.h"
+#include "sources.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "store.h"
@@ -66,6 +67,7 @@ PG_FUNCTION_INFO_V1(latdiag_baseline_drop);
 PG_FUNCTION_INFO_V1(latdiag_baselines);
 PG_FUNCTION_INFO_V1(latdiag_errors);
 PG_FUNCTION_INFO_V1(latdiag_slow_executions);
+PG_FUNCTION_INFO_V1(latdiag_query_sources);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -433,13 +435,13 @@ latdiag_latency_histogram(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2, 26 in 1.3, 32 in 1.4). */
+/* The row behind the latdiag_info view (7 columns in 1.0, 15 in 1.1, 18 in 1.2, 26 in 1.3, 32 in 1.4, 38 in 1.5). */
 Datum
 latdiag_info(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[32];
-	bool		nulls[32] = {false};
+	Datum		values[38];
+	bool		nulls[38] = {false};
 	int64		entries,
 				evictions,
 				truncated,
@@ -459,7 +461,11 @@ latdiag_info(PG_FUNCTION_ARGS)
 				lockwaits_dropped = 0,
 				nwindows = 0,
 				nwindow_rows = 0,
-				nbaselines = 0;
+				nbaselines = 0,
+				nsources = 0,
+				source_evictions = 0,
+				nerrors = 0,
+				error_evictions = 0;
 	TimestampTz stats_reset;
 	Size		shmem;
 
@@ -489,6 +495,12 @@ latdiag_info(PG_FUNCTION_ARGS)
 	{
 		shmem += windows_shmem_size();
 		windows_info(&nwindows, &nwindow_rows, &nbaselines);
+	}
+	if (tupdesc->natts > 32)
+	{
+		shmem += sources_shmem_size();
+		sources_info(&nsources, &source_evictions);
+		errors_info(&nerrors, &error_evictions);
 	}
 	values[0] = Int64GetDatum(entries);
 	values[1] = Int64GetDatum(latdiag_max_queries);
@@ -522,6 +534,15 @@ latdiag_info(PG_FUNCTION_ARGS)
 	values[29] = Int64GetDatum((int64) latdiag_max_windows * (latdiag_window_max_queries + 1));
 	values[30] = Int64GetDatum(nbaselines);
 	values[31] = Int64GetDatum(latdiag_max_baselines);
+	if (tupdesc->natts > 32)
+	{
+		values[32] = Int64GetDatum(nsources);
+		values[33] = Int64GetDatum(latdiag_max_sources);
+		values[34] = Int64GetDatum(source_evictions);
+		values[35] = Int64GetDatum(nerrors);
+		values[36] = Int64GetDatum(latdiag_max_errors);
+		values[37] = Int64GetDatum(error_evictions);
+	}
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -539,6 +560,7 @@ reset_every_store(Oid userid, Oid dbid, uint64 queryid)
 	windows_reset(userid, dbid, queryid);
 	errors_reset(userid, dbid, queryid);
 	slowexec_reset(userid, dbid, queryid);
+	sources_reset(userid, dbid, queryid);
 }
 
 /* The (userid, dbid, queryid) arguments of a reset function must be given. */
@@ -1374,6 +1396,86 @@ latdiag_slow_executions(PG_FUNCTION_ARGS)
 		else
 			nulls[i++] = true;
 		put_private_text(values, nulls, &i, e->text, e->text_len, sees_all);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(rows);
+	return (Datum) 0;
+}
+
+/* A tag of a source: NULL when absent or in a row the reader may not see. */
+static inline void
+put_tag(Datum *values, bool *nulls, int *i, const SourceRow *r, int tag,
+		bool visible)
+{
+	if (visible && r->has_tag[tag])
+		values[*i] = CStringGetTextDatum(r->tags[tag]);
+	else
+		nulls[*i] = true;
+	(*i)++;
+}
+
+#define QUERY_SOURCES_COLS 20
+
+/*
+ * SRF behind the latdiag_query_sources view: one row per (userid, dbid,
+ * queryid, toplevel, source).  application_name is shown to every reader,
+ * as pg_stat_activity does; the sqlcommenter tags, the queryid and the text
+ * only in rows the reader may see (own statements, or pg_read_all_stats).
+ */
+Datum
+latdiag_query_sources(PG_FUNCTION_ARGS)
+{
+	bool		showtext = PG_GETARG_BOOL(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	SourceRow  *rows;
+	HTAB	   *texts = NULL;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	if (showtext)
+		texts = query_info_map(false, true);
+	rows = sources_read(&nrows);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		SourceRow  *e = &rows[r];
+		Datum		values[QUERY_SOURCES_COLS];
+		bool		nulls[QUERY_SOURCES_COLS];
+		bool		visible = sees_all || e->userid == reader;
+		int			i = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = ObjectIdGetDatum(e->userid);
+		values[i++] = ObjectIdGetDatum(e->dbid);
+		values[i++] = BoolGetDatum(e->toplevel);
+		put_queryid(values, nulls, &i, e->queryid,
+					visible && e->queryid != UINT64CONST(0));
+		values[i++] = CStringGetTextDatum(e->application_name);
+		for (int t = 0; t < SOURCE_NTAGS; t++)
+			put_tag(values, nulls, &i, e, t, visible);
+		values[i++] = Int64GetDatumFast(e->calls);
+		values[i++] = Float8GetDatumFast(e->total_ms);
+		values[i++] = Float8GetDatumFast(e->calls > 0 ? e->total_ms / e->calls : 0.0);
+		put_float_if(values, nulls, &i, e->min_ms, e->calls > 0);
+		put_float_if(values, nulls, &i, e->max_ms, e->calls > 0);
+		values[i] = pct_datum(e->p95_ms, &nulls[i]);
+		i++;
+		values[i++] = Int64GetDatumFast(e->errors);
+		values[i++] = Float8GetDatumFast(e->error_ms);
+		values[i++] = TimestampTzGetDatum(e->last_seen);
+		if (!showtext || e->queryid == UINT64CONST(0))
+			nulls[i++] = true;
+		else
+		{
+			QueryInfo  *qi = query_info(texts, e->userid, e->dbid, e->queryid);
+
+			put_private_text(values, nulls, &i, qi ? qi->text : NULL, -1, visible);
+		}
+		Assert(i == QUERY_SOURCES_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	pfree(rows);

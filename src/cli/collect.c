@@ -36,6 +36,7 @@ const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "inde
 const SectionDef section_defs[NUM_SECTIONS] = {
 	{"top_p99", "Top queries by p99 latency (ms)", "latdiag_queries", "latdiag_queries", false, -1},
 	{"top_total", "Top queries by total time (ms)", "latdiag_queries", "latdiag_queries", false, -1},
+	{"sources", "Sources of the top queries: who sends them", "latdiag_query_sources", "latdiag_query_sources", false, -1},
 	{"plan_changes", "Plan flips: queries that switched to a slower plan", "latdiag_plan_changes", "latdiag_plan_changes", false, -1},
 	{"seq_scans", "Sequential scans of large tables that return few rows", "latdiag_seq_scans", "latdiag_seq_scans", false, FIND_SEQ_SCAN},
 	{"n_plus_one", "N+1 patterns", "latdiag_n_plus_one", "latdiag_n_plus_one", false, FIND_N_PLUS_ONE},
@@ -70,6 +71,14 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	"FROM latdiag_queries WHERE toplevel AND calls > 0 "
 	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
 	"ORDER BY total_exec_time DESC NULLS LAST, calls DESC LIMIT $1",
+	/* SEC_SOURCES: $1 is the array of the top queries' queryids, in their order */
+	TAG "SELECT queryid, " DBNAME("dbid") ", application_name, service, controller, route, "
+	"action, framework, calls, errors, " MS("p95_exec_time", 2, "p95_ms") ", "
+	MS("mean_exec_time", 2, "mean_ms") ", " MS("total_exec_time", 1, "total_ms") ", last_seen "
+	"FROM (SELECT *, row_number() OVER (PARTITION BY dbid, queryid "
+	"ORDER BY total_exec_time DESC, errors DESC) AS n FROM latdiag_query_sources(false) "
+	"WHERE toplevel AND queryid = ANY ($1::bigint[])) AS s WHERE n <= 10 "
+	"ORDER BY array_position($1::bigint[], queryid), total_exec_time DESC, errors DESC",
 	/* SEC_PLAN_CHANGES */
 	TAG "SELECT queryid, " DBNAME("dbid") ", "
 	MS("old_mean_exec_time", 2, "old_mean_ms") ", " MS("new_mean_exec_time", 2, "new_mean_ms") ", "
@@ -556,7 +565,7 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 						srv->ext_version, section_defs[i].object);
 			continue;
 		}
-		if (i != SEC_SNAPSHOTS)
+		if (i != SEC_SNAPSHOTS && i != SEC_SOURCES)
 			read_section(conn, srv, (SectionId) i, topbuf);
 	}
 
@@ -564,6 +573,8 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 	lit = top_queryids(srv, &ids, &nids);
 	if (exists[SEC_SNAPSHOTS])
 		read_section(conn, srv, SEC_SNAPSHOTS, lit);
+	if (exists[SEC_SOURCES])
+		read_section(conn, srv, SEC_SOURCES, lit);
 	read_histograms(conn, srv, ids, nids);
 	free(lit);
 	free(ids);

@@ -193,7 +193,7 @@ is_deeply([ sort keys %$j ],
 is($j->{format_version}, 1, 'json: format_version 1');
 is($j->{top}, 5, 'json: top');
 is_deeply([ sort keys %{ $j->{sections} } ],
-	[ sort qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions) ],
+	[ sort qw(top_p99 top_total sources plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions) ],
 	'json: every section');
 is_deeply([ sort keys %{ $j->{findings} } ], [ sort qw(n_plus_one seq_scan index lock errors) ],
 	'json: every finding');

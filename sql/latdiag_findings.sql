@@ -38,10 +38,11 @@ SELECT shape, left(query, 45) AS query, executions, calls, max_per_call,
        suggestion LIKE '%aggregate%' AS says_aggregate
   FROM latdiag_query_shapes
  ORDER BY shape COLLATE "C", query COLLATE "C";
--- the shallow offsets and bounded reads are recorded, but not flagged
-SELECT count(*) AS shallow_or_bounded_statements FROM latdiag_queries q
- WHERE (query LIKE '%OFFSET $2%' OR query LIKE '%OFFSET $3) s' OR query LIKE '%LIMIT $2' OR query LIKE '%id <= $1%')
-   AND NOT EXISTS (SELECT 1 FROM latdiag_query_shapes s WHERE s.queryid = q.queryid);
+-- the shallow offsets, the subquery's and the bounded reads are recorded, but not flagged
+SELECT left(query, 60) AS not_flagged FROM latdiag_queries q
+ WHERE query ~ '(OFFSET|LIMIT|id <=) \$' AND query LIKE '%FROM lf%'
+   AND NOT EXISTS (SELECT 1 FROM latdiag_query_shapes s WHERE s.queryid = q.queryid)
+ ORDER BY left(query, 60) COLLATE "C";
 -- the rules can be switched off
 SET latdiag.large_offset = -1;
 SET latdiag.unbounded_rows = -1;

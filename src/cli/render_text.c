@@ -1,7 +1,8 @@
 /*
  * render_text.c: the report as aligned plain text, or as GitHub markdown.
  *
- * Both print the same things in the same order: the servers, the findings,
+ * Both print the same things in the same order: the servers, the findings
+ * (ranked by latdiag_findings on 1.5 servers, then counted by kind),
  * then every section as a table (with a server column in fleet mode), and the
  * slowest EXPLAIN ANALYZE snapshot of each top query with its plan.
  */
@@ -442,6 +443,73 @@ print_snapshots(FILE *out, const Table *t, bool markdown)
 	}
 }
 
+/*
+ * The ranked findings (latdiag_findings, 1.5): one numbered entry each, the
+ * most expensive first, with its evidence and its fix.  False if no server
+ * has the view.
+ */
+static bool
+print_ranked_findings(FILE *out, const Report *r, bool markdown)
+{
+	Table	   *t;
+	bool		any = false;
+	int			s,
+				row;
+	int			cap = line_width > 0 ? Max2(line_width - 14, TEXT_MIN) : 0;
+
+	for (s = 0; s < r->nservers; s++)
+		if (r->servers[s].sections[SEC_FINDINGS].status == SS_OK)
+			any = true;
+	if (!any)
+		return false;
+	t = merged_section(r, SEC_FINDINGS, r->nservers > 1);
+	if (t->nrows == 0)
+		fputs(markdown ? "_no finding_\n\n" : "  no finding\n\n", out);
+	for (row = 0; row < t->nrows && row < r->top; row++)
+	{
+		char	  **v = t->vals[row];
+		const char *kind = v[table_col(t, "kind")];
+		const char *sev = v[table_col(t, "severity")];
+		const char *cost = v[table_col(t, "est_ms_per_hour")];
+		const char *qid = v[table_col(t, "queryid")];
+		const char *db = v[table_col(t, "database")];
+		const char *srv = table_col(t, "server") >= 0 ? v[table_col(t, "server")] : NULL;
+		const char *fields[4] = {"evidence", "fix", "detail_view", "query"};
+		int			k;
+
+		if (markdown)
+			fprintf(out, "%d. **%s** `%s`, about %s ms/hour, queryid `%s`%s%s%s%s\n", row + 1,
+					sev ? sev : "-", kind ? kind : "-", cost ? cost : "-", qid ? qid : "-",
+					db ? " in " : "", db ? db : "", srv ? " on " : "", srv ? srv : "");
+		else
+			fprintf(out, "  %2d. [%s] %s, about %s ms/hour, queryid %s%s%s%s%s\n", row + 1,
+					sev ? sev : "-", kind ? kind : "-", cost ? cost : "-", qid ? qid : "-",
+					db ? " in " : "", db ? db : "", srv ? " on " : "", srv ? srv : "");
+		for (k = 0; k < 4; k++)
+		{
+			int			c = table_col(t, fields[k]);
+			char	   *cell;
+
+			if (c < 0 || v[c] == NULL)
+				continue;
+			if (markdown)
+			{
+				fprintf(out, "   - %s: ", k == 2 ? "detail" : fields[k]);
+				md_cell(out, v[c]);
+				fputc('\n', out);
+				continue;
+			}
+			cell = text_cell(v[c], k == 1 ? 0 : cap);
+			fprintf(out, "      %-9s %s\n", k == 2 ? "detail" : fields[k], cell);
+			free(cell);
+		}
+	}
+	if (t->nrows > 0)
+		fputc('\n', out);
+	free_table(t);
+	return true;
+}
+
 /* The whole report as text or markdown. */
 void
 render_text(FILE *out, const Report *r, bool markdown)
@@ -470,6 +538,8 @@ render_text(FILE *out, const Report *r, bool markdown)
 	free_table(t);
 
 	heading(out, markdown, 2, "Findings");
+	if (print_ranked_findings(out, r, markdown))
+		fputs(markdown ? "Findings by kind:\n\n" : "  by kind:\n", out);
 	for (i = 0; i < NUM_FINDINGS; i++)
 	{
 		if (markdown)
@@ -490,6 +560,8 @@ render_text(FILE *out, const Report *r, bool markdown)
 
 	for (i = 0; i < NUM_SECTIONS; i++)
 	{
+		if (i == SEC_FINDINGS)
+			continue;			/* printed under "Findings" */
 		heading(out, markdown, 2, section_defs[i].title);
 		if (nok == 0)
 		{

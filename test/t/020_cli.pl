@@ -127,6 +127,9 @@ like($out, qr/== Top queries by total time \(ms\) ==/, 'text: top total section'
 like($out, qr/public\.big\b(.*|\n(  \S.*\n)*?  query +)SELECT count\(\*\) FROM big WHERE k = \$1/,
 	'text: the seq scan of big, with its statement');
 like($out, qr/SELECT pg_sleep\(\$1\)/, 'text: the slow statement');
+like($out, qr/== Findings ==\n(.*\n)*?\s+1\. \[(high|medium|low)\] \w+, about \d+ ms\/hour, queryid -?\d+.*\n\s+evidence .*\n\s+fix /,
+	'text: the findings, ranked, each with its evidence and fix');
+like($out, qr/fix +CREATE INDEX ON public\.big \(k\)/, 'text: the seq scan finding gives the CREATE INDEX');
 unlike($out, qr/latdiag-cli/, "text: the report leaves out its own queries");
 for my $v (@future)
 {
@@ -193,10 +196,18 @@ is_deeply([ sort keys %$j ],
 is($j->{format_version}, 1, 'json: format_version 1');
 is($j->{top}, 5, 'json: top');
 is_deeply([ sort keys %{ $j->{sections} } ],
-	[ sort qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions) ],
+	[ sort qw(top_p99 top_total plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions ranked_findings) ],
 	'json: every section');
-is_deeply([ sort keys %{ $j->{findings} } ], [ sort qw(n_plus_one seq_scan index lock errors) ],
+is_deeply([ sort keys %{ $j->{findings} } ],
+	[ sort qw(n_plus_one seq_scan index lock errors regression tail deep_offset unbounded_read) ],
 	'json: every finding');
+my @ranked = @{ $j->{sections}{ranked_findings}{rows} || [] };
+ok(@ranked >= 1 && @ranked <= 5, 'json: ranked findings, at most --top');
+my ($rseq) = grep { $_->{kind} eq 'seq_scan' } @ranked;
+ok($rseq && $rseq->{fix} =~ /CREATE INDEX/ && $rseq->{detail_view} eq 'latdiag_seq_scans',
+	'json: the seq scan is a ranked finding, with its fix');
+my @costs = map { $_->{est_ms_per_hour} } @ranked;
+is_deeply(\@costs, [ sort { $b <=> $a } @costs ], 'json: ranked findings, the most expensive first');
 my $srv = $j->{servers}[0];
 is($srv->{status}, 'ok', 'json: server ok');
 is($srv->{extension_version}, $ver, 'json: extension version');

@@ -127,7 +127,7 @@ like($out, qr/== Top queries by total time \(ms\) ==/, 'text: top total section'
 like($out, qr/public\.big\b(.*|\n(  \S.*\n)*?  query +)SELECT count\(\*\) FROM big WHERE k = \$1/,
 	'text: the seq scan of big, with its statement');
 like($out, qr/SELECT pg_sleep\(\$1\)/, 'text: the slow statement');
-like($out, qr/== Findings ==\n(.*\n)*?\s+1\. \[(high|medium|low)\] \w+, about \d+ ms\/hour, queryid -?\d+.*\n\s+evidence .*\n\s+fix /,
+like($out, qr/== Findings ==\n(.*\n)*?\s+1\. \[(high|medium|low)\] \w+, about \d+ ms\/hour\n\s+statement +queryid -?\d+.*\n\s+evidence .*\n(.*\n)*?\s+fix /,
 	'text: the findings, ranked, each with its evidence and fix');
 like($out, qr/fix +CREATE INDEX ON public\.big \(k\)/, 'text: the seq scan finding gives the CREATE INDEX');
 unlike($out, qr/latdiag-cli/, "text: the report leaves out its own queries");

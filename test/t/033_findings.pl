@@ -110,7 +110,7 @@ $node->safe_psql('postgres', "SELECT pg_sleep(0) AS tail_probe, 0 AS i;\n"
 my $snaps = $node->safe_psql('postgres', q{
 SELECT s.reason, count(*), bool_and(s.exec_time BETWEEN 10 AND 1000)
   FROM latdiag_explain_snapshots s JOIN latdiag_queries q USING (queryid)
- WHERE q.query LIKE '%tail_probe%' GROUP BY s.reason});
+ WHERE q.query LIKE 'SELECT pg_sleep($1) AS tail_probe%' GROUP BY s.reason});
 is($snaps, 'tail|1|t', 'one tail snapshot of the sub-threshold p99 statement');
 $fires{fire}++;
 is($node->safe_psql('postgres', q{
@@ -118,7 +118,7 @@ SELECT count(*) FROM latdiag_explain_snapshots s JOIN latdiag_queries q USING (q
  WHERE q.query LIKE '%FROM accounts%'}), '0', 'the never-slow statement has no snapshot');
 $fires{no_fire}++;
 my ($p50, $p99) = split /\|/, $node->safe_psql('postgres',
-	"SELECT p50_exec_time < 1, p99_exec_time BETWEEN 10 AND 1000 FROM latdiag_queries WHERE query LIKE '%tail_probe%'");
+	"SELECT p50_exec_time < 1, p99_exec_time BETWEEN 10 AND 1000 FROM latdiag_queries WHERE query LIKE 'SELECT pg_sleep(\$1) AS tail_probe%'");
 ok($p50 eq 't' && $p99 eq 't', 'its p50 is under 1 ms, its p99 between 10 ms and 1 s');
 
 # ------------------------------------------------- findings of a mixed workload

@@ -212,7 +212,7 @@ f AS (
    WHERE t.calls >= 100
      AND t.p99_exec_time >= greatest(coalesce((SELECT setting::float8 FROM pg_catalog.pg_settings
                                             WHERE name = 'latdiag.snapshot_tail_min_duration'), 10), 1)
-     AND t.p99_exec_time >= 5 * t.p50_exec_time
+     AND t.p99_exec_time >= 4 * t.p50_exec_time
   UNION ALL
   -- deep OFFSET pagination and unbounded reads
   SELECT s.shape, s.queryid, s.query,

@@ -13,8 +13,8 @@
  * is at least latdiag.snapshot_tail_min_duration and slower than its
  * statement's recent p99.  The sampler worker sets each statement's recent p99
  * (the last window it ran in) in its store entry; statements whose p99
- * reaches the floor are armed like slow ones, the others only by the random
- * draw.  Each snapshot records why it was taken: threshold, tail, or sampled
+ * reaches the floor and STORE_TAIL_RATIO times their p50 (a heavy tail) are
+ * armed like slow ones, the others only by the random draw.  Each snapshot records why it was taken: threshold, tail, or sampled
  * (the execution was instrumented by the draw only).
  *
  * One bounded shared table (table.c) keyed by (userid, dbid, queryid,

@@ -102,6 +102,7 @@ typedef struct SlowMemo
 	Oid			userid;
 	bool		toplevel;
 	double		max_exec;
+	bool		tail_heavy;		/* StoreData.tail_heavy */
 	double		tail_p99;		/* StoreData.tail_p99 */
 	double		total_exec;
 } SlowMemo;
@@ -320,6 +321,7 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 		m->userid = key.userid;
 		m->toplevel = toplevel;
 		m->max_exec = d->c.max_exec;
+		m->tail_heavy = d->tail_heavy;
 		m->tail_p99 = d->tail_p99;
 		m->total_exec = d->c.total_exec;
 	}
@@ -406,7 +408,8 @@ store_record_error(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
  * Why should this execution be instrumented for a snapshot
  * (SNAP_REASON_THRESHOLD: its statement has been seen slower than
  * latdiag.snapshot_min_duration; SNAP_REASON_TAIL: its recent p99, as the
- * sampler worker last computed it, reaches latdiag.snapshot_tail_min_duration;
+ * sampler worker last computed it, reaches latdiag.snapshot_tail_min_duration
+ * and STORE_TAIL_RATIO times its p50;
  * else SNAP_REASON_NONE)?  A hint, which is all arming needs: first from this
  * backend's memo of the entries it recorded last (as of its own last
  * execution: another backend's slow run is seen after one more execution
@@ -422,10 +425,12 @@ store_arm_reason(uint64 queryid, bool toplevel)
 	Oid			userid = GetUserId();
 	double		max_exec,
 				tail_p99;
+	bool		tail_heavy;
 
 	if (m->queryid == queryid && m->toplevel == toplevel && m->userid == userid)
 	{
 		max_exec = m->max_exec;
+		tail_heavy = m->tail_heavy;
 		tail_p99 = m->tail_p99;
 	}
 	else
@@ -435,11 +440,12 @@ store_arm_reason(uint64 queryid, bool toplevel)
 		if (d == NULL || d->c.calls == 0)
 			return SNAP_REASON_NONE;
 		max_exec = d->c.max_exec;
+		tail_heavy = d->tail_heavy;
 		tail_p99 = d->tail_p99;
 	}
 	if (snapshots_is_slow(max_exec, latdiag_snapshot_min_duration))
 		return SNAP_REASON_THRESHOLD;
-	if (snapshots_is_slow(tail_p99, latdiag_snapshot_tail_min_duration))
+	if (tail_heavy && snapshots_is_slow(tail_p99, latdiag_snapshot_tail_min_duration))
 		return SNAP_REASON_TAIL;
 	return SNAP_REASON_NONE;
 }
@@ -468,7 +474,8 @@ store_memo_tail(uint64 queryid, bool toplevel, double *total_exec)
  * window in which the statement ran.
  */
 void
-store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel, double p99)
+store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel, double p99,
+			   bool heavy)
 {
 	StoreKey	key;
 	StoreData  *d;
@@ -484,6 +491,7 @@ store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel, double p99)
 	if (d == NULL)
 		return;
 	d->tail_p99 = p99;
+	d->tail_heavy = heavy;
 	table_unlock(store, d, 0);
 }
 

@@ -169,7 +169,16 @@ typedef struct StoreData
 	StoreShapes shapes;			/* version 1.5 */
 	double		tail_p99;		/* the statement's recent p99 (ms), set by the
 								 * sampler worker (store_set_tail); 0: unknown */
+	bool		tail_heavy;		/* and it is at least STORE_TAIL_RATIO x p50 */
 } StoreData;
+
+/*
+ * A statement's tail is heavy (worth arming for tail snapshots, when its p99
+ * also reaches latdiag.snapshot_tail_min_duration) when its recent p99 is at
+ * least this many times its recent p50: a statement that always takes 100 ms
+ * has no tail to explain, and arming all its executions would cost ~10%.
+ */
+#define STORE_TAIL_RATIO 4.0
 
 /* A copy of one entry with its histogram, for the window worker. */
 typedef struct StoreHistRow
@@ -192,7 +201,7 @@ extern uint64 store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 extern int	store_arm_reason(uint64 queryid, bool toplevel);
 extern double store_memo_tail(uint64 queryid, bool toplevel, double *total_exec);
 extern void store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
-						   double p99);
+						   double p99, bool heavy);
 extern bool store_record_error(Oid userid, Oid dbid, uint64 queryid,
 							   bool toplevel, double ms, int sqlerrcode);
 

@@ -8,6 +8,10 @@ SELECT name, setting, unit, min_val, max_val, context FROM pg_settings
  ORDER BY name COLLATE "C";
 SET latdiag.large_offset = -2;
 SET latdiag.unbounded_rows = 'many';
+SET latdiag.snapshot_tail_min_duration = -2;
+SET latdiag.snapshot_tail_min_duration = '1min';
+SHOW latdiag.snapshot_tail_min_duration;
+RESET latdiag.snapshot_tail_min_duration;
 CREATE TABLE lf (id int PRIMARY KEY, v int, pad text);
 INSERT INTO lf SELECT g, g % 100, 'x' FROM generate_series(1, 20000) g;
 ANALYZE lf;

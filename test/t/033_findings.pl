@@ -97,7 +97,8 @@ sub wait_window
 
 $node->safe_psql('postgres', 'SELECT latdiag_reset()');
 # p50 ~0 ms, a few 50 ms executions: p99 ~50 ms, 20x below the 1 s threshold
-my $tail_script = join('', map { "SELECT pg_sleep(0) AS tail_probe, $_ AS i;\n" } 1 .. 200)
+# (0.0 and 0.05 are both numeric: one statement; pg_sleep(0) would be another)
+my $tail_script = join('', map { "SELECT pg_sleep(0.0) AS tail_probe, $_ AS i;\n" } 1 .. 200)
   . join('', map { "SELECT pg_sleep(0.05) AS tail_probe, $_ AS i;\n" } 1 .. 5);
 my $never_slow = join('', map { "SELECT count(*) FROM accounts WHERE id = $_ AND balance >= 0;\n" } 1 .. 200);
 $node->safe_psql('postgres', $tail_script . $never_slow);
@@ -105,7 +106,7 @@ ok(wait_window(), 'a window closed: recent p99 known');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM latdiag_explain_snapshots'), '0',
 	'no snapshot yet: the slow executions were not armed');
 # one session: a fast execution learns the p99, then the slower one is armed
-$node->safe_psql('postgres', "SELECT pg_sleep(0) AS tail_probe, 0 AS i;\n"
+$node->safe_psql('postgres', "SELECT pg_sleep(0.0) AS tail_probe, 0 AS i;\n"
 	  . "SELECT pg_sleep(0.09) AS tail_probe, 0 AS i;\n" . $never_slow);
 my $snaps = $node->safe_psql('postgres', q{
 SELECT s.reason, count(*), bool_and(s.exec_time BETWEEN 10 AND 1000)

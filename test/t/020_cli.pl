@@ -181,6 +181,8 @@ SKIP:
 is($rc, 0, 'markdown: exit 0') or diag($err);
 like($out, qr/^## Top queries by p99 latency \(ms\)$/m, 'markdown: heading');
 like($out, qr/^\| queryid \| database \| calls \| p50\\_ms \|/m, 'markdown: table header');
+like($out, qr/^1\. \*\*(high|medium|low)\*\* `\w+`, about \d+ ms\/hour\n   - statement: .*\n   - evidence: .*\n   - fix: /m,
+	'markdown: the ranked findings as a numbered list');
 like($out, qr/^\|---\|---\|---:\|---:\|/m, 'markdown: alignment row');
 like($out, qr/\\<script\\>x\\<\/script\\>/, 'markdown: markup is escaped');
 
@@ -279,6 +281,8 @@ is($rc, 0, 'html: exit 0') or diag($err);
 is($out, '', 'html: nothing on stdout with --output');
 my $html = slurp_file($html_file);
 like($html, qr/^<!DOCTYPE html>/, 'html: a page');
+like($html, qr{<section id="findings"><h2>Findings</h2>\n<ol class="ranked">\n<li><b>(high|medium|low)</b> <code>\w+</code>, about \d+ ms/hour.*<dt>fix</dt><dd><code>}s,
+	'html: the ranked findings, each with its fix');
 my @svgs = ($html =~ /<svg class="hist"/g);
 ok(@svgs >= 2, 'html: SVG histograms (' . scalar(@svgs) . ')');
 like($html, qr/<text[^>]*>p99 [\d.]+ ms<\/text>/, 'html: p99 mark');

@@ -8,7 +8,6 @@ SELECT name, setting, unit, min_val, max_val, context FROM pg_settings
  ORDER BY name COLLATE "C";
 SET latdiag.large_offset = -2;
 SET latdiag.unbounded_rows = 'many';
-SET latdiag.snapshot_tail_min_duration = -2;
 SET latdiag.snapshot_tail_min_duration = '1min';
 SHOW latdiag.snapshot_tail_min_duration;
 RESET latdiag.snapshot_tail_min_duration;

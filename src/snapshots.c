@@ -14,15 +14,16 @@
  * statement's recent p99.  The sampler worker sets each statement's recent p99
  * (the last window it ran in) in its store entry; statements whose p99
  * reaches the floor and STORE_TAIL_RATIO times their p50 (a heavy tail) are
- * armed like slow ones, the others only by the random draw.  Each snapshot records why it was taken: threshold, tail, or sampled
- * (the execution was instrumented by the draw only).
+ * armed like slow ones, the others only by the random draw.  Each snapshot
+ * records why it was taken: threshold, tail, or sampled (the execution was
+ * instrumented by the draw only).
  *
  * One bounded shared table (table.c) keyed by (userid, dbid, queryid,
  * planid) keeps the slowest execution of each plan: a later one replaces it
  * only if slower.  When the table is full, the snapshots of the least
  * important statements go first (usage is the statement's total execution
- * time when the snapshot was taken, then decays like every table's).  Each entry's text is
- * the statement as executed (constants included, cut at
+ * time when the snapshot was taken, then decays like every table's).  Each
+ * entry's text is the statement as executed (constants included, cut at
  * latdiag.max_query_length), a NUL, then the plan (cut at
  * latdiag.max_snapshot_length).
  */

@@ -281,3 +281,225 @@ GRANT SELECT ON latdiag_info TO PUBLIC;
 -- ------------------------------------------------------------------------
 -- Diagnosis: query shapes, tail snapshots, ranked findings (issue 16).
 -- ------------------------------------------------------------------------
+
+-- findings (items 4-6)
+
+-- latdiag_explain_snapshots gains why each snapshot was taken: 'threshold'
+-- (latdiag.snapshot_min_duration), 'tail' (slower than its statement's recent
+-- p99 and at least latdiag.snapshot_tail_min_duration) or 'sampled' (the
+-- execution was instrumented by the random draw only).
+DROP VIEW latdiag_explain_snapshots;
+DROP FUNCTION latdiag_explain_snapshots();
+CREATE FUNCTION latdiag_explain_snapshots(
+    OUT snapshot_id int8,
+    OUT captured_at timestamptz,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT queryid bigint,
+    OUT planid bigint,
+    OUT exec_time float8,
+    OUT query text,
+    OUT plan text,
+    OUT plan_truncated bool,
+    OUT trace_id text,
+    OUT parent_span_id text,
+    OUT reason text
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_explain_snapshots'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW latdiag_explain_snapshots AS
+  SELECT * FROM latdiag_explain_snapshots();
+GRANT SELECT ON latdiag_explain_snapshots TO PUBLIC;
+
+-- Query shapes seen in executions: deep OFFSET pagination (the executed top
+-- Limit's offset reached latdiag.large_offset) and unbounded reads (a SELECT
+-- without LIMIT returned at least latdiag.unbounded_rows rows).
+CREATE FUNCTION latdiag_query_shapes_all(
+    OUT userid oid,
+    OUT dbid oid,
+    OUT toplevel bool,
+    OUT queryid bigint,
+    OUT query text,
+    OUT shape text,
+    OUT executions int8,
+    OUT calls int8,
+    OUT max_per_call int8,
+    OUT total_time float8,
+    OUT first_seen timestamptz
+)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'latdiag_query_shapes'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW latdiag_query_shapes AS
+  SELECT queryid, query, shape, executions, calls, max_per_call, total_time,
+         CASE shape
+           WHEN 'deep_offset' THEN
+             format('keyset pagination: remember the last row''s sort key and ask for WHERE (sort key) > (last value) ORDER BY sort key LIMIT n, instead of OFFSET (up to %s rows read and thrown away per call)', max_per_call)
+           ELSE
+             format('page it (LIMIT with keyset pagination) or aggregate in SQL (GROUP BY, count, sum) instead of fetching up to %s rows per call', max_per_call)
+         END AS suggestion,
+         userid, dbid, toplevel, first_seen
+    FROM latdiag_query_shapes_all()
+   ORDER BY total_time DESC, executions DESC;
+GRANT SELECT ON latdiag_query_shapes TO PUBLIC;
+
+-- Every problem latdiag knows, ranked by the time it costs (estimated
+-- milliseconds per hour: the time attributable to the problem divided by the
+-- hours it has been observed; doc/reference.md gives the rule of each kind).
+CREATE VIEW latdiag_findings AS
+WITH q AS (
+  SELECT userid, dbid, queryid, min(query) AS query, sum(calls) AS calls,
+         sum(total_exec_time) AS total_exec_time, min(first_seen) AS first_seen
+    FROM latdiag_queries
+   GROUP BY userid, dbid, queryid
+),
+f AS (
+  -- sequential scans of large tables that keep few of the rows they read
+  SELECT 'seq_scan'::text AS kind, s.queryid, s.query,
+         format('%s calls scan %s sequentially (about %s rows, %s%% kept)',
+                s.calls, s.relname, round(s.table_rows::numeric),
+                round((s.selectivity * 100)::numeric, 2)) AS evidence,
+         CASE WHEN cardinality(s.filter_columns) > 0 THEN
+           format('CREATE INDEX ON %s (%s);  -- check latdiag_index_candidates first',
+                  s.relname,
+                  (SELECT string_agg(quote_ident(c), ', ') FROM unnest(s.filter_columns) c))
+         ELSE 'read fewer rows: add a selective WHERE clause, or an index matching it (latdiag_index_candidates)'
+         END AS fix,
+         s.total_exec_time / (greatest(extract(epoch FROM now() - coalesce(q.first_seen, now())), 60) / 3600) AS est_ms_per_hour,
+         'latdiag_seq_scans'::text AS detail_view, s.userid, s.dbid
+    FROM latdiag_seq_scans s
+    LEFT JOIN q ON q.userid = s.userid AND q.dbid = s.dbid AND q.queryid = s.queryid
+  UNION ALL
+  -- N+1: a statement run once per row of a parent
+  SELECT 'n_plus_one', n.child_queryid, n.child_query,
+         format('%s episodes of %s calls on average after %s', n.episodes,
+                round(n.avg_calls_per_episode::numeric, 1),
+                coalesce(left(n.parent_query, 60), 'an unknown statement')),
+         n.suggestion,
+         n.total_round_trip_time / (greatest(extract(epoch FROM now() - n.first_seen), 60) / 3600),
+         'latdiag_n_plus_one', n.userid, n.dbid
+    FROM latdiag_n_plus_one n
+  UNION ALL
+  -- lock waits, on the waiting statement
+  SELECT 'lock_wait', l.queryid, l.query,
+         format('%s waits for a %s %s lock%s, %s ms in all, blocked by a backend %s',
+                l.waits, l.mode, l.locktype, coalesce(' on ' || l.relname, ''),
+                round(l.total_wait_time::numeric), coalesce(l.blocker_state, 'of unknown state')),
+         CASE WHEN l.blocker_state LIKE 'idle in transaction%' THEN
+           'the blocker holds its lock while idle in transaction: commit sooner, or set idle_in_transaction_session_timeout'
+         ELSE 'shorten the blocking transaction, take locks in one order, or set lock_timeout and retry'
+         END,
+         l.total_wait_time / (greatest(extract(epoch FROM now() - coalesce(q.first_seen, now())), 60) / 3600),
+         'latdiag_lock_waits', l.userid, l.dbid
+    FROM latdiag_lock_waits l
+    LEFT JOIN q ON q.userid = l.userid AND q.dbid = l.dbid AND q.queryid = l.queryid
+  UNION ALL
+  -- the statements that held the locks others waited for
+  SELECT 'lock_blocker', b.blocker_queryid, b.blocker_query,
+         format('held locks that %s waits of %s statements waited for, %s ms in all',
+                b.waits, b.statements, round(b.total_wait_time::numeric)),
+         CASE WHEN b.idle THEN
+           'commit right after this statement: its transaction stays open (idle in transaction) while others wait'
+         ELSE 'make its transaction shorter, or run it when the waiting statements do not'
+         END,
+         b.total_wait_time / (greatest(extract(epoch FROM now() - b.first_seen), 60) / 3600),
+         'latdiag_lock_waits', NULL::oid, b.dbid
+    FROM (SELECT l.dbid, l.blocker_queryid, min(l.blocker_query) AS blocker_query,
+                 sum(l.waits) AS waits, count(DISTINCT l.queryid) AS statements,
+                 sum(l.total_wait_time) AS total_wait_time,
+                 bool_or(l.blocker_state LIKE 'idle in transaction%') AS idle,
+                 coalesce(min(q.first_seen), now()) AS first_seen
+            FROM latdiag_lock_waits l
+            LEFT JOIN q ON q.userid = l.userid AND q.dbid = l.dbid AND q.queryid = l.queryid
+           WHERE l.blocker_queryid IS NOT NULL
+           GROUP BY l.dbid, l.blocker_queryid) b
+  UNION ALL
+  -- missing indexes validated by what-if planning
+  SELECT 'missing_index', c.queryids[1], cq.query,
+         format('%s calls on %s; estimated cost %s -> %s per call (%s%% less)',
+                c.calls, c.relname, round(c.est_cost_before::numeric, 1),
+                round(c.est_cost_after::numeric, 1), round((c.est_improvement * 100)::numeric)),
+         c.index_def || ';',
+         coalesce(cq.ms_per_hour, 0) * c.est_improvement,
+         'latdiag_index_candidates', cq.userid, c.dbid
+    FROM latdiag_index_candidates c
+    LEFT JOIN LATERAL (
+      SELECT min(q.query) FILTER (WHERE q.queryid = c.queryids[1]) AS query,
+             min(q.userid) AS userid,
+             sum(q.total_exec_time / (greatest(extract(epoch FROM now() - q.first_seen), 60) / 3600)) AS ms_per_hour
+        FROM q
+       WHERE q.dbid = c.dbid AND q.queryid = ANY (c.queryids)) cq ON true
+  UNION ALL
+  -- slower recently than in the hour before
+  SELECT 'plan_regression', r.queryid, r.query,
+         format('p95 %s ms in the last 5 minutes, %s ms before (x%s)%s',
+                round(r.recent_p95::numeric, 2), round(r.baseline_p95::numeric, 2),
+                round(r.factor::numeric, 1), coalesce('; likely: ' || r.likely_cause, '')),
+         format('compare its plans (SELECT * FROM latdiag_plans WHERE queryid = %s) and the slow execution''s EXPLAIN (latdiag_explain(%s)); ANALYZE the tables it reads if the plan changed',
+                r.queryid, r.queryid),
+         r.recent_calls * greatest(r.recent_mean - r.baseline_mean, 0) * 12,
+         'latdiag_regressions', r.userid, r.dbid
+    FROM latdiag_regressions r
+  UNION ALL
+  -- a plan change that made the statement slower
+  SELECT 'plan_change', p.queryid, p.query,
+         format('plan %s replaced %s; mean %s ms, was %s ms', p.new_planid, p.old_planid,
+                round(p.new_mean_exec_time::numeric, 2), round(p.old_mean_exec_time::numeric, 2)),
+         format('ANALYZE the tables it reads, then compare the plans: SELECT * FROM latdiag_plans WHERE queryid = %s', p.queryid),
+         p.new_calls * greatest(p.new_mean_exec_time - p.old_mean_exec_time, 0)
+           / (greatest(extract(epoch FROM now() - p.changed_at), 60) / 3600),
+         'latdiag_plan_changes', p.userid, p.dbid
+    FROM latdiag_plan_changes p
+  UNION ALL
+  -- executions that failed: the time they took was wasted
+  SELECT CASE WHEN e.sqlstate = '57014' THEN 'timeout' ELSE 'error' END,
+         e.queryid, e.query,
+         format('%s failures with SQLSTATE %s%s', e.errors, e.sqlstate,
+                coalesce(': ' || left(e.message, 80), '')),
+         CASE e.sqlstate
+           WHEN '57014' THEN 'make it faster (its other findings), or give it a statement_timeout it can meet'
+           WHEN '40P01' THEN 'deadlocks: take row and table locks in the same order in every transaction'
+           WHEN '40001' THEN 'serialization failures: retry the transaction, and keep it short'
+           WHEN '55P03' THEN 'lock_timeout reached: shorten the transactions holding the lock (lock_blocker findings)'
+           ELSE 'fix the failing statement in the application (latdiag_errors has the message)'
+         END,
+         e.total_time / (greatest(extract(epoch FROM now() - e.first_seen), 60) / 3600),
+         'latdiag_errors', e.userid, e.dbid
+    FROM latdiag_errors e
+  UNION ALL
+  -- a heavy tail: p99 far above p50 and above the tail-snapshot floor
+  SELECT 'tail_latency', t.queryid, t.query,
+         format('p50 %s ms, p99 %s ms over %s calls', round(t.p50_exec_time::numeric, 2),
+                round(t.p99_exec_time::numeric, 2), t.calls),
+         format('SELECT reason, exec_time, plan FROM latdiag_explain_snapshots WHERE queryid = %s ORDER BY exec_time DESC;  -- the plan of a slow execution',
+                t.queryid),
+         0.01 * t.calls * (t.p99_exec_time - t.p50_exec_time)
+           / (greatest(extract(epoch FROM now() - t.first_seen), 60) / 3600),
+         'latdiag_explain_snapshots', t.userid, t.dbid
+    FROM latdiag_queries t
+   WHERE t.calls >= 100
+     AND t.p99_exec_time >= greatest(coalesce((SELECT setting::float8 FROM pg_catalog.pg_settings
+                                            WHERE name = 'latdiag.snapshot_tail_min_duration'), 10), 1)
+     AND t.p99_exec_time >= 4 * t.p50_exec_time
+  UNION ALL
+  -- deep OFFSET pagination and unbounded reads
+  SELECT s.shape, s.queryid, s.query,
+         format('%s of %s calls %s (up to %s)', s.executions, s.calls,
+                CASE s.shape WHEN 'deep_offset' THEN 'skip rows with OFFSET' ELSE 'read every row without LIMIT' END,
+                s.max_per_call || CASE s.shape WHEN 'deep_offset' THEN ' rows skipped' ELSE ' rows per call' END),
+         s.suggestion,
+         s.total_time / (greatest(extract(epoch FROM now() - s.first_seen), 60) / 3600),
+         'latdiag_query_shapes', s.userid, s.dbid
+    FROM latdiag_query_shapes s
+)
+SELECT kind,
+       CASE WHEN est_ms_per_hour >= 60000 THEN 'high'
+            WHEN est_ms_per_hour >= 6000 THEN 'medium'
+            ELSE 'low' END AS severity,
+       queryid, query, evidence, fix, est_ms_per_hour, detail_view, userid, dbid
+  FROM f
+ ORDER BY est_ms_per_hour DESC NULLS LAST, kind, queryid;
+GRANT SELECT ON latdiag_findings TO PUBLIC;

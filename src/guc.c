@@ -30,6 +30,9 @@ int			latdiag_snapshot_min_duration = 1000;
 int			latdiag_snapshot_format = EXPLAIN_FORMAT_TEXT;
 bool		latdiag_snapshot_timing = false;
 double		latdiag_snapshot_sample_rate = 0.01;
+int			latdiag_snapshot_tail_min_duration = 10;
+int			latdiag_large_offset = 1000;
+int			latdiag_unbounded_rows = 10000;
 int			latdiag_max_seq_scans = 1000;
 int			latdiag_large_table_rows = 10000;
 double		latdiag_seq_scan_max_selectivity = 0.1;
@@ -224,6 +227,39 @@ guc_define(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.snapshot_tail_min_duration",
+							"Floor of tail snapshots: an execution slower than its statement's recent p99 and at least this long gets a snapshot; -1 disables them.",
+							"Statements whose recent p99 reaches this floor are instrumented; the others only at latdiag.snapshot_sample_rate.",
+							&latdiag_snapshot_tail_min_duration,
+							10,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.large_offset",
+							"Executions whose OFFSET is at least this many rows count as deep-offset pagination; -1 disables the rule.",
+							"Read from the executed plan's top Limit node (parameters evaluated).",
+							&latdiag_large_offset,
+							1000,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.unbounded_rows",
+							"Executions without LIMIT returning at least this many rows count as unbounded reads; -1 disables the rule.",
+							NULL,
+							&latdiag_unbounded_rows,
+							10000,
+							-1,
+							INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("latdiag.max_seq_scans",
 							"Maximum number of (statement, table) seq-scan entries kept.",

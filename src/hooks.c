@@ -37,6 +37,7 @@
 #include "nplusone.h"
 #include "plans.h"
 #include "scans.h"
+#include "shapes.h"
 #include "slowexec.h"
 #include "snapshots.h"
 #include "sources.h"
@@ -100,6 +101,8 @@ measure_stop(Measure *m, StoreSample *smp)
 	smp->jit = NULL;
 	smp->parallel_workers_to_launch = smp->parallel_workers_launched = 0;
 	smp->plan_origin = 0;
+	smp->shape = STORE_SHAPE_NONE;
+	smp->shape_value = 0;
 }
 
 /* Is a statement at this nesting level tracked? */
@@ -246,9 +249,18 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 * Arm for a snapshot: instrumentation has to be chosen now, before the
 	 * duration is known.
 	 */
-	if (track && latdiag_snapshot_min_duration >= 0 &&
-		(store_seen_slow(queryid, exec_nesting == 0) || snapshots_sampled()))
-		queryDesc->instrument_options |= snapshots_instrument_options();
+	if (track && latdiag_snapshot_min_duration >= 0)
+	{
+		int			why = store_arm_reason(queryid, exec_nesting == 0);
+
+		if (why == SNAP_REASON_NONE && snapshots_sampled())
+			why = SNAP_REASON_SAMPLED;
+		if (why != SNAP_REASON_NONE)
+		{
+			queryDesc->instrument_options |= snapshots_instrument_options();
+			snapshots_note_armed(queryDesc, exec_nesting, why);
+		}
+	}
 	/* statements run inside a trigger are not the client's: no N+1 part */
 	if (track && !nplusone_skip())
 		nplusone_start(queryid, exec_nesting);
@@ -380,6 +392,7 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 			compat_parallel_workers_launched(queryDesc->estate);
 		smp.plan_origin = compat_plan_is_generic(queryDesc->plannedstmt) ? 1 :
 			compat_plan_is_custom(queryDesc->plannedstmt) ? 2 : 0;
+		smp.shape = shapes_of_execution(queryDesc, smp.rows, &smp.shape_value);
 
 		previous_planid =
 			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
@@ -416,8 +429,10 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 			}
 			if (nscans > 0)
 				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
-			if (snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration))
-				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
+			if (snapshots_may_keep(smp.ms, latdiag_snapshot_min_duration,
+								   latdiag_snapshot_tail_min_duration))
+				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms,
+								   exec_nesting == 0, exec_nesting);
 		}
 	}
 

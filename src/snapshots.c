@@ -9,11 +9,21 @@
  * caught soon.  A statement never seen slow pays one cached lookup.  An armed
  * execution that turns out fast stores nothing.
  *
+ * Tail snapshots (1.5): an execution below the threshold is kept too when it
+ * is at least latdiag.snapshot_tail_min_duration and slower than its
+ * statement's recent p99.  The sampler worker sets each statement's recent p99
+ * (the last window it ran in) in its store entry; statements whose p99
+ * reaches the floor and STORE_TAIL_RATIO times their p50 (a heavy tail) are
+ * armed like slow ones, the others only by the random draw.  Each snapshot
+ * records why it was taken: threshold, tail, or sampled (the execution was
+ * instrumented by the draw only).
+ *
  * One bounded shared table (table.c) keyed by (userid, dbid, queryid,
  * planid) keeps the slowest execution of each plan: a later one replaces it
- * only if slower.  When the table is full, the snapshots of the fastest
- * executions go first (usage is the execution time).  Each entry's text is
- * the statement as executed (constants included, cut at
+ * only if slower.  When the table is full, the snapshots of the least
+ * important statements go first (usage is the statement's total execution
+ * time when the snapshot was taken, then decays like every table's).  Each
+ * entry's text is the statement as executed (constants included, cut at
  * latdiag.max_query_length), a NUL, then the plan (cut at
  * latdiag.max_snapshot_length).
  */
@@ -33,10 +43,11 @@
 #include "guc.h"
 #include "plans.h"
 #include "snapshots.h"
+#include "store.h"
 #include "table.h"
 
 #define SNAPSHOTS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_snapshots.stat"
-#define SNAPSHOTS_FILE_VERSION	2	/* 2: the trace context (1.4) */
+#define SNAPSHOTS_FILE_VERSION	3	/* 2: the trace context (1.4); 3: reason (1.5) */
 
 typedef struct SnapKey
 {
@@ -53,6 +64,7 @@ typedef struct SnapData
 	double		exec_ms;
 	int32		query_len;
 	bool		plan_truncated;
+	int8		reason;			/* a SnapReason */
 	TraceContext trace;			/* of a sqlcommenter traceparent */
 } SnapData;
 
@@ -152,6 +164,40 @@ snapshots_instrument_options(void)
 		(latdiag_snapshot_timing ? INSTRUMENT_TIMER : 0);
 }
 
+/*
+ * Why the execution running at each executor level was armed, when it was
+ * (levels beyond the array share its last slot: a deeper statement armed by
+ * the draw may then be labelled by its own reason).
+ */
+#define ARMED_LEVELS 8
+static const QueryDesc *armed_desc[ARMED_LEVELS];
+static int8 armed_reason[ARMED_LEVELS];
+
+/* Note why an execution was armed (at ExecutorStart). */
+void
+snapshots_note_armed(QueryDesc *queryDesc, int level, int reason)
+{
+	level = Min(level, ARMED_LEVELS - 1);
+	armed_desc[level] = queryDesc;
+	armed_reason[level] = (int8) reason;
+}
+
+/* The name of a SnapReason, as latdiag_explain_snapshots shows it. */
+const char *
+snapshots_reason_name(int reason)
+{
+	switch (reason)
+	{
+		case SNAP_REASON_THRESHOLD:
+			return "threshold";
+		case SNAP_REASON_TAIL:
+			return "tail";
+		case SNAP_REASON_SAMPLED:
+			return "sampled";
+	}
+	return "threshold";			/* snapshots saved before 1.5 */
+}
+
 static uint32
 key_hint(const SnapKey *key)
 {
@@ -165,11 +211,15 @@ key_equals(const void *key, void *arg)
 }
 
 /*
- * An execution ended: if it was slow and instrumented, keep its EXPLAIN
- * ANALYZE unless a slower one of the same plan is kept already.
+ * An execution ended: if it was instrumented and slow (the threshold), or in
+ * its statement's tail (the floor, and slower than its recent p99), keep its
+ * EXPLAIN ANALYZE unless a slower one of the same plan is kept already.
+ * Called after store_record, whose memo gives the recent p99 and the
+ * statement's total time.
  */
 void
-snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid, double ms)
+snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
+				   double ms, bool toplevel, int level)
 {
 	SnapKey key;
 	uint32		hint;
@@ -183,10 +233,28 @@ snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid, double m
 	bool		plan_truncated = false;
 	char	   *text;
 	TraceContext trace;
+	int			reason;
+	double		importance;
+	double		p99;
+	int			slot = Min(level, ARMED_LEVELS - 1);
 
-	if (!snapshots_is_slow(ms, latdiag_snapshot_min_duration) ||
-		queryDesc->planstate == NULL || queryDesc->planstate->instrument == NULL)
+	if (queryDesc->planstate == NULL || queryDesc->planstate->instrument == NULL)
 		return;
+	p99 = store_memo_tail(queryid, toplevel, &importance);
+	if (snapshots_is_slow(ms, latdiag_snapshot_min_duration))
+		reason = SNAP_REASON_THRESHOLD;
+	else if (snapshots_is_slow(ms, latdiag_snapshot_tail_min_duration) &&
+			 p99 > 0 && ms > p99)
+		reason = SNAP_REASON_TAIL;
+	else
+		return;
+	if (armed_desc[slot] == queryDesc)
+	{
+		if (armed_reason[slot] == SNAP_REASON_SAMPLED)
+			reason = SNAP_REASON_SAMPLED;
+		armed_desc[slot] = NULL;
+	}
+	importance = Max(importance, ms);
 
 	memset(&key, 0, sizeof(key));
 	key.userid = GetUserId();
@@ -235,9 +303,10 @@ snapshots_consider(QueryDesc *queryDesc, uint64 queryid, uint64 planid, double m
 			d->exec_ms = ms;
 			d->query_len = qlen;
 			d->plan_truncated = plan_truncated;
+			d->reason = (int8) reason;
 			d->trace = trace;
 		}
-		table_unlock(snapshots, d, ms);
+		table_unlock(snapshots, d, importance);
 	}
 	pfree(text);
 	pfree(plan);
@@ -260,6 +329,7 @@ emit_snapshot(void *row, const void *key, const void *data, char *text,
 	r->planid = k->planid;
 	r->exec_ms = d->exec_ms;
 	r->plan_truncated = d->plan_truncated;
+	r->reason = d->reason;
 	r->trace = d->trace;
 	r->query = text;
 	r->plan = (d->query_len < text_len) ? text + d->query_len + 1 : text + text_len;

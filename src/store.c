@@ -28,7 +28,7 @@
 #include "table.h"
 
 #define STORE_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag.stat"
-#define STORE_FILE_VERSION	2	/* 2: the counters of version 1.4 */
+#define STORE_FILE_VERSION	3	/* 2: the counters of 1.4; 3: shapes, tail p99 (1.5) */
 #define USAGE_EXEC			1.0		/* usage added per call */
 
 static TableDef store_def;
@@ -102,6 +102,9 @@ typedef struct SlowMemo
 	Oid			userid;
 	bool		toplevel;
 	double		max_exec;
+	bool		tail_heavy;		/* StoreData.tail_heavy */
+	double		tail_p99;		/* StoreData.tail_p99 */
+	double		total_exec;
 } SlowMemo;
 
 static SlowMemo slow_memo[SLOW_MEMO_SIZE];
@@ -187,6 +190,24 @@ jit_add(StoreCounters *c, const JitInstrumentation *j)
 	c->jit_emission_time += INSTR_TIME_GET_MILLISEC(j->emission_counter);
 }
 
+/* Count a flagged query shape (deep offset, unbounded read). */
+static void
+shape_add(StoreShapes *sh, const StoreSample *smp)
+{
+	if (smp->shape == STORE_SHAPE_DEEP_OFFSET)
+	{
+		sh->offset_calls++;
+		sh->max_offset = Max(sh->max_offset, smp->shape_value);
+		sh->offset_time += smp->ms;
+	}
+	else if (smp->shape == STORE_SHAPE_UNBOUNDED)
+	{
+		sh->unbounded_calls++;
+		sh->max_unbounded_rows = Max(sh->max_unbounded_rows, smp->shape_value);
+		sh->unbounded_time += smp->ms;
+	}
+}
+
 /*
  * Add one sample to an entry and return the plan its previous execution
  * used (0 if none).  Caller holds the entry's spinlock.
@@ -254,6 +275,8 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		else if (smp->plan_origin == 2)
 			c->custom_plan_calls++;
 	}
+	if (unlikely(smp->shape != STORE_SHAPE_NONE) && kind == STORE_EXEC)
+		shape_add(&d->shapes, smp);
 	c->last_seen = GetCurrentStatementStartTimestamp();
 	return previous_planid;
 }
@@ -298,6 +321,9 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 		m->userid = key.userid;
 		m->toplevel = toplevel;
 		m->max_exec = d->c.max_exec;
+		m->tail_heavy = d->tail_heavy;
+		m->tail_p99 = d->tail_p99;
+		m->total_exec = d->c.total_exec;
 	}
 	table_unlock(store, d, kind == STORE_EXEC ? USAGE_EXEC : 0);
 	return previous_planid;
@@ -379,27 +405,94 @@ store_record_error(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
 }
 
 /*
- * Has this statement been seen slower than latdiag.snapshot_min_duration
- * (its max_exec_time reaches it)?  A hint, which is all arming needs: first
- * from this backend's memo of the entries it recorded last (the maximum as of
- * its own last execution: another backend's slow run is seen after one
- * more execution here), else from the slot cache, without a lock.
+ * Why should this execution be instrumented for a snapshot
+ * (SNAP_REASON_THRESHOLD: its statement has been seen slower than
+ * latdiag.snapshot_min_duration; SNAP_REASON_TAIL: its recent p99, as the
+ * sampler worker last computed it, reaches latdiag.snapshot_tail_min_duration
+ * and STORE_TAIL_RATIO times its p50;
+ * else SNAP_REASON_NONE)?  A hint, which is all arming needs: first from this
+ * backend's memo of the entries it recorded last (as of its own last
+ * execution: another backend's slow run is seen after one more execution
+ * here), else from the slot cache, without a lock.
  */
-bool
-store_seen_slow(uint64 queryid, bool toplevel)
+int
+store_arm_reason(uint64 queryid, bool toplevel)
 {
 	StoreKey	key;
 	const StoreData *d;
 	uint32		hint = queryid_hint(queryid, toplevel);
 	SlowMemo   *m = &slow_memo[hint % SLOW_MEMO_SIZE];
 	Oid			userid = GetUserId();
+	double		max_exec,
+				tail_p99;
+	bool		tail_heavy;
 
 	if (m->queryid == queryid && m->toplevel == toplevel && m->userid == userid)
-		return snapshots_is_slow(m->max_exec, latdiag_snapshot_min_duration);
-	key_init(&key, queryid, toplevel);
-	d = table_peek(store, &key, key_hint(&key));
-	return d != NULL && d->c.calls > 0 &&
-		snapshots_is_slow(d->c.max_exec, latdiag_snapshot_min_duration);
+	{
+		max_exec = m->max_exec;
+		tail_heavy = m->tail_heavy;
+		tail_p99 = m->tail_p99;
+	}
+	else
+	{
+		key_init(&key, queryid, toplevel);
+		d = table_peek(store, &key, key_hint(&key));
+		if (d == NULL || d->c.calls == 0)
+			return SNAP_REASON_NONE;
+		max_exec = d->c.max_exec;
+		tail_heavy = d->tail_heavy;
+		tail_p99 = d->tail_p99;
+	}
+	if (snapshots_is_slow(max_exec, latdiag_snapshot_min_duration))
+		return SNAP_REASON_THRESHOLD;
+	if (tail_heavy && snapshots_is_slow(tail_p99, latdiag_snapshot_tail_min_duration))
+		return SNAP_REASON_TAIL;
+	return SNAP_REASON_NONE;
+}
+
+/*
+ * The recent p99 (0: unknown) and total execution time of a statement this
+ * backend has just recorded (store_record fills the memo), for the tail rule
+ * and the importance of a snapshot; -1 if the memo holds another statement.
+ */
+double
+store_memo_tail(uint64 queryid, bool toplevel, double *total_exec)
+{
+	SlowMemo   *m = &slow_memo[queryid_hint(queryid, toplevel) % SLOW_MEMO_SIZE];
+
+	if (m->queryid == queryid && m->toplevel == toplevel && m->userid == GetUserId())
+	{
+		*total_exec = m->total_exec;
+		return m->tail_p99;
+	}
+	*total_exec = 0;
+	return -1;
+}
+
+/*
+ * Set a statement's recent p99, from the sampler worker when it closes a
+ * window in which the statement ran.
+ */
+void
+store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel, double p99,
+			   bool heavy)
+{
+	StoreKey	key;
+	StoreData  *d;
+
+	if (store == NULL)
+		return;
+	memset(&key, 0, sizeof(StoreKey));
+	key.userid = userid;
+	key.dbid = dbid;
+	key.queryid = queryid;
+	key.toplevel = toplevel;
+	d = table_lock(store, &key, key_hint(&key));
+	if (d == NULL)
+		return;
+	d->tail_p99 = p99;
+	d->tail_heavy = heavy;
+	table_unlock(store, d, 0);
 }
 
 /* table_read callback: one StoreRow with its percentiles. */
@@ -416,6 +509,8 @@ emit_row(void *row, const void *key, const void *data, char *text,
 	r->truncated = truncated;
 	r->text_len = text_len;
 	r->text = text;
+	r->shapes = d->shapes;
+	r->tail_p99 = d->tail_p99;
 	hist_percentiles(&d->hist, fractions, 5, d->c.min_exec, d->c.max_exec,
 					 r->pct);
 	if (d->c.errors == 0)

@@ -102,6 +102,27 @@ typedef struct StoreFailHist
 	uint32		count[STORE_FAIL_SLOTS];	/* 0: slot unused */
 } StoreFailHist;
 
+/*
+ * Query shapes seen in executions (version 1.5): deep OFFSET pagination and
+ * unbounded reads, counted only when an execution is flagged.
+ */
+typedef struct StoreShapes
+{
+	int64		offset_calls;	/* executions with OFFSET >= latdiag.large_offset */
+	int64		max_offset;
+	double		offset_time;	/* their total execution time */
+	int64		unbounded_calls;	/* no LIMIT, rows >= latdiag.unbounded_rows */
+	int64		max_unbounded_rows;
+	double		unbounded_time;
+} StoreShapes;
+
+typedef enum StoreShape
+{
+	STORE_SHAPE_NONE = 0,
+	STORE_SHAPE_DEEP_OFFSET,
+	STORE_SHAPE_UNBOUNDED
+} StoreShape;
+
 /* A consistent copy of one entry, as the views read it. */
 typedef struct StoreRow
 {
@@ -112,6 +133,8 @@ typedef struct StoreRow
 	char	   *text;			/* points into the reader's text buffer */
 	double		pct[5];			/* p50 p90 p95 p99 p99.9, -1 when no calls */
 	double		pct_all[5];		/* the same over finished and failed executions */
+	StoreShapes shapes;
+	double		tail_p99;		/* recent p99 as the sampler last computed it; 0: unknown */
 } StoreRow;
 
 /* What one finished execution, planning or utility statement measured. */
@@ -127,6 +150,8 @@ typedef struct StoreSample
 	int			parallel_workers_to_launch; /* executions */
 	int			parallel_workers_launched;
 	int8		plan_origin;	/* executions: 1 generic, 2 custom, else 0 */
+	int8		shape;			/* executions: a StoreShape */
+	int64		shape_value;	/* the offset, or the rows, of a flagged shape */
 } StoreSample;
 
 typedef enum StoreSampleKind
@@ -141,7 +166,19 @@ typedef struct StoreData
 	StoreCounters c;
 	LatdiagHistogram hist;
 	StoreFailHist fail;
+	StoreShapes shapes;			/* version 1.5 */
+	double		tail_p99;		/* the statement's recent p99 (ms), set by the
+								 * sampler worker (store_set_tail); 0: unknown */
+	bool		tail_heavy;		/* and it is at least STORE_TAIL_RATIO x p50 */
 } StoreData;
+
+/*
+ * A statement's tail is heavy (worth arming for tail snapshots, when its p99
+ * also reaches latdiag.snapshot_tail_min_duration) when its recent p99 is at
+ * least this many times its recent p50: a statement that always takes 100 ms
+ * has no tail to explain, and arming all its executions would cost ~10%.
+ */
+#define STORE_TAIL_RATIO 4.0
 
 /* A copy of one entry with its histogram, for the window worker. */
 typedef struct StoreHistRow
@@ -161,7 +198,10 @@ extern void store_note_parse(uint64 queryid, bool toplevel, const char *query,
 							 int loc, int len, CompatJumbleState *jstate);
 extern uint64 store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 						   const StoreSample *s, const char *query, int loc, int len);
-extern bool store_seen_slow(uint64 queryid, bool toplevel);
+extern int	store_arm_reason(uint64 queryid, bool toplevel);
+extern double store_memo_tail(uint64 queryid, bool toplevel, double *total_exec);
+extern void store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
+						   double p99, bool heavy);
 extern bool store_record_error(Oid userid, Oid dbid, uint64 queryid,
 							   bool toplevel, double ms, int sqlerrcode);
 

@@ -68,6 +68,7 @@ PG_FUNCTION_INFO_V1(latdiag_baselines);
 PG_FUNCTION_INFO_V1(latdiag_errors);
 PG_FUNCTION_INFO_V1(latdiag_slow_executions);
 PG_FUNCTION_INFO_V1(latdiag_query_sources);
+PG_FUNCTION_INFO_V1(latdiag_query_shapes);
 
 /* What the views know about one (userid, dbid, queryid). */
 typedef struct QueryInfo
@@ -772,8 +773,8 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 	{
 		SnapshotRow *sn = &rows[r];
 		bool		own = sn->userid == reader;
-		Datum		values[12];
-		bool		nulls[12];
+		Datum		values[13];
+		bool		nulls[13];
 		int			i = 0;
 
 		memset(nulls, 0, sizeof(nulls));
@@ -810,7 +811,10 @@ latdiag_explain_snapshots(PG_FUNCTION_ARGS)
 			nulls[i++] = true;
 			nulls[i++] = true;
 		}
-		Assert(i == 12);
+		/* 1.5: why it was taken (the 1.4 definition has 12 columns) */
+		if (rsinfo->setDesc->natts > 12)
+			values[i++] = CStringGetTextDatum(snapshots_reason_name(sn->reason));
+		Assert(i == rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -1986,6 +1990,59 @@ latdiag_baselines(PG_FUNCTION_ARGS)
 		values[4] = Int32GetDatum(rows[r].statements);
 		values[5] = Int64GetDatumFast(rows[r].calls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * SRF behind latdiag_query_shapes: one row per statement and flagged shape
+ * (deep_offset, unbounded_read) with the executions that showed it.
+ */
+Datum
+latdiag_query_shapes(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			reader = GetUserId();
+	bool		sees_all;
+	StoreRow   *rows;
+	int			nrows;
+
+	store_require_ready();
+	InitMaterializedSRF(fcinfo, 0);
+	sees_all = reader_sees_all();
+	rows = store_read(&nrows, true);
+
+	for (int r = 0; r < nrows; r++)
+	{
+		StoreRow   *row = &rows[r];
+		bool		visible = sees_all || row->key.userid == reader;
+
+		for (int shape = STORE_SHAPE_DEEP_OFFSET; shape <= STORE_SHAPE_UNBOUNDED; shape++)
+		{
+			const StoreShapes *sh = &row->shapes;
+			bool		deep = shape == STORE_SHAPE_DEEP_OFFSET;
+			int64		executions = deep ? sh->offset_calls : sh->unbounded_calls;
+			Datum		values[11];
+			bool		nulls[11];
+			int			i = 0;
+
+			if (executions == 0)
+				continue;
+			memset(nulls, 0, sizeof(nulls));
+			values[i++] = ObjectIdGetDatum(row->key.userid);
+			values[i++] = ObjectIdGetDatum(row->key.dbid);
+			values[i++] = BoolGetDatum(row->key.toplevel);
+			put_queryid(values, nulls, &i, row->key.queryid, visible);
+			put_private_text(values, nulls, &i, row->text, row->text_len, visible);
+			values[i++] = CStringGetTextDatum(deep ? "deep_offset" : "unbounded_read");
+			values[i++] = Int64GetDatumFast(executions);
+			values[i++] = Int64GetDatumFast(row->c.calls);
+			values[i++] = Int64GetDatumFast(deep ? sh->max_offset : sh->max_unbounded_rows);
+			values[i++] = Float8GetDatumFast(deep ? sh->offset_time : sh->unbounded_time);
+			values[i++] = TimestampTzGetDatum(row->c.first_seen);
+			Assert(i == 11);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 	return (Datum) 0;
 }

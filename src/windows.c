@@ -584,6 +584,20 @@ take_window(TimestampTz now, bool emit)
 				d->hist.buckets[b] = r->d.hist.buckets[b] > p->hist.buckets[b] ?
 					r->d.hist.buckets[b] - p->hist.buckets[b] : 0;
 
+			/* the statement's recent p99, for tail snapshots (snapshots.c) */
+			{
+				double		pct[3];
+				bool		heavy;
+
+				window_percentiles(&d->hist, pct);
+				/* > 0 once known, even for a statement faster than 1 us */
+				pct[2] = Max(pct[2], 0.001);
+				heavy = pct[2] >= STORE_TAIL_RATIO * Max(pct[0], 0.0);
+				if (pct[2] != r->d.tail_p99 || heavy != r->d.tail_heavy)
+					store_set_tail(r->key.userid, r->key.dbid, r->key.queryid,
+								   r->key.toplevel, pct[2], heavy);
+			}
+
 			memset(&lk, 0, sizeof(lk));
 			lk.userid = r->key.userid;
 			lk.dbid = r->key.dbid;

@@ -31,7 +31,8 @@
 #define ONELINE(col) "regexp_replace(btrim(" col "), '\\s+', ' ', 'g')"
 #define MS(col, digits, name) "round((" col ")::numeric, " #digits ") AS " name
 
-const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock", "errors"};
+const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock", "errors",
+"regression", "tail", "deep_offset", "unbounded_read"};
 
 const SectionDef section_defs[NUM_SECTIONS] = {
 	{"top_p99", "Top queries by p99 latency (ms)", "latdiag_queries", "latdiag_queries", false, -1},
@@ -46,6 +47,7 @@ const SectionDef section_defs[NUM_SECTIONS] = {
 	{"snapshots", "Slowest EXPLAIN ANALYZE snapshot of each top query", "latdiag_explain_snapshots", "latdiag_explain_snapshots", false, -1},
 	{"errors", "Errors: failed executions by statement and SQLSTATE", "latdiag_errors", "latdiag_errors", false, FIND_ERRORS},
 	{"slow_executions", "Slow executions: the latest, with trace ids", "latdiag_slow_executions", "latdiag_slow_executions", false, -1},
+	{"ranked_findings", "Findings, the most expensive first", "latdiag_findings", "latdiag_findings", false, -1},
 };
 
 /*
@@ -138,10 +140,16 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	"FROM latdiag_slow_executions "
 	"WHERE coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
 	"ORDER BY finished_at DESC LIMIT $1",
+	/* SEC_FINDINGS */
+	TAG "SELECT kind, severity, round(est_ms_per_hour::numeric) AS est_ms_per_hour, "
+	"queryid, " DBNAME("dbid") ", evidence, fix, detail_view, " ONELINE("query") " AS query "
+	"FROM latdiag_findings "
+	"WHERE coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
+	"ORDER BY est_ms_per_hour DESC NULLS LAST LIMIT $1",
 };
 
 /* Per-finding count of everything the view holds (not only the top N). */
-static const char *const finding_sql[NUM_FINDINGS] = {
+static const char *const finding_sql[FIND_FIRST_RANKED_ONLY] = {
 	TAG "SELECT count(*) FROM latdiag_n_plus_one",
 	TAG "SELECT count(*) FROM latdiag_seq_scans",
 	TAG "SELECT count(*) FROM latdiag_index_candidates",
@@ -149,8 +157,26 @@ static const char *const finding_sql[NUM_FINDINGS] = {
 	TAG "SELECT count(*) FROM latdiag_errors",
 };
 static const SectionId finding_section[NUM_FINDINGS] = {
-	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS, SEC_ERRORS
+	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS, SEC_ERRORS,
+	SEC_FINDINGS, SEC_FINDINGS, SEC_FINDINGS, SEC_FINDINGS
 };
+
+/*
+ * Every finding counted from latdiag_findings (1.5), in Finding order: the
+ * first five count the same rows as the views above (lock: the waits, not
+ * their blockers; errors: errors and timeouts).
+ */
+static const char *const findings_count_sql =
+	TAG "SELECT count(*) FILTER (WHERE kind = 'n_plus_one'), "
+	"count(*) FILTER (WHERE kind = 'seq_scan'), "
+	"count(*) FILTER (WHERE kind = 'missing_index'), "
+	"count(*) FILTER (WHERE kind = 'lock_wait'), "
+	"count(*) FILTER (WHERE kind IN ('error', 'timeout')), "
+	"count(*) FILTER (WHERE kind IN ('plan_regression', 'plan_change')), "
+	"count(*) FILTER (WHERE kind = 'tail_latency'), "
+	"count(*) FILTER (WHERE kind = 'deep_offset'), "
+	"count(*) FILTER (WHERE kind = 'unbounded_read') "
+	"FROM latdiag_findings";
 
 /* malloc that exits on failure (a report tool has nothing to fall back to). */
 void *
@@ -580,15 +606,27 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 	free(ids);
 
 	for (i = 0; i < NUM_FINDINGS; i++)
-	{
 		srv->findings[i] = -1;
-		if (srv->sections[finding_section[i]].status != SS_OK)
-			continue;
-		res = run(conn, finding_sql[i], 0, NULL, NULL, NULL);
-		if (res)
+	/* from latdiag_findings when the server has it, else view by view */
+	if (srv->sections[SEC_FINDINGS].status == SS_OK &&
+		(res = run(conn, findings_count_sql, 0, NULL, NULL, NULL)) != NULL)
+	{
+		for (i = 0; i < NUM_FINDINGS; i++)
+			srv->findings[i] = atol(PQgetvalue(res, 0, i));
+		PQclear(res);
+	}
+	else
+	{
+		for (i = 0; i < FIND_FIRST_RANKED_ONLY; i++)
 		{
-			srv->findings[i] = atol(PQgetvalue(res, 0, 0));
-			PQclear(res);
+			if (srv->sections[finding_section[i]].status != SS_OK)
+				continue;
+			res = run(conn, finding_sql[i], 0, NULL, NULL, NULL);
+			if (res)
+			{
+				srv->findings[i] = atol(PQgetvalue(res, 0, 0));
+				PQclear(res);
+			}
 		}
 	}
 

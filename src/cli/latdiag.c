@@ -38,7 +38,9 @@ usage(FILE *out)
 			"  -o, --output=FILE      write the report to FILE instead of standard output\n"
 			"  -n, --top=N            rows per section and server (1..1000, default 10)\n"
 			"      --fail-on=LIST     exit 2 if any of these findings is present:\n"
-			"                         n_plus_one,seq_scan,index,lock,errors (or all)\n"
+			"                         n_plus_one,seq_scan,index,lock,errors (or all); with\n"
+			"                         postgres_latdiag 1.5 also regression,tail,deep_offset,\n"
+			"                         unbounded_read\n"
 			"      --wide             text: print long texts in full (by default they are\n"
 			"                         cut to the terminal's width, 120 when not a terminal)\n"
 			"  -V, --version          print the version and exit\n"
@@ -85,7 +87,7 @@ parse_fail_on(Report *r, const char *arg)
 			if (strcmp(tok, finding_names[i]) == 0)
 				r->fail_on[i] = found = true;
 		if (!found)
-			bad_usage("unknown finding \"%s\" in --fail-on (n_plus_one, seq_scan, index, lock, errors, all)",
+			bad_usage("unknown finding \"%s\" in --fail-on (n_plus_one, seq_scan, index, lock, errors, regression, tail, deep_offset, unbounded_read, all)",
 					  tok);
 		n++;
 	}
@@ -122,11 +124,15 @@ judge(Report *r)
 				r->servers[s].findings[f] < 0)
 				fprintf(stderr, "latdiag: warning: --fail-on %s cannot be checked on %s: %s\n",
 						finding_names[f], r->servers[s].label,
+						f >= FIND_FIRST_RANKED_ONLY &&
+						r->servers[s].sections[SEC_FINDINGS].status == SS_MISSING ?
+						"needs latdiag_findings (postgres_latdiag 1.5)" :
 						r->servers[s].sections[f == FIND_N_PLUS_ONE ? SEC_N_PLUS_ONE :
 											   f == FIND_SEQ_SCAN ? SEC_SEQ_SCANS :
 											   f == FIND_INDEX ? SEC_INDEX_CANDIDATES :
 											   f == FIND_ERRORS ? SEC_ERRORS :
-											   SEC_LOCK_WAITS].message);
+											   f == FIND_LOCK ? SEC_LOCK_WAITS :
+											   SEC_FINDINGS].message);
 	}
 	r->exit_code = failed ? 2 : unread ? 3 : 0;
 }

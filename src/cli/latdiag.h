@@ -44,8 +44,16 @@ typedef enum Finding
 	FIND_INDEX,
 	FIND_LOCK,
 	FIND_ERRORS,
+	/* version 1.5: counted from latdiag_findings only */
+	FIND_REGRESSION,
+	FIND_TAIL,
+	FIND_DEEP_OFFSET,
+	FIND_UNBOUNDED_READ,
 	NUM_FINDINGS
 } Finding;
+
+/* The first finding that older servers (no latdiag_findings) cannot count. */
+#define FIND_FIRST_RANKED_ONLY FIND_REGRESSION
 
 /* Report sections, in print order. */
 typedef enum SectionId
@@ -62,6 +70,7 @@ typedef enum SectionId
 	SEC_SNAPSHOTS,
 	SEC_ERRORS,
 	SEC_SLOW_EXECUTIONS,
+	SEC_FINDINGS,				/* latdiag_findings: printed under "Findings" */
 	NUM_SECTIONS
 } SectionId;
 

@@ -29,6 +29,8 @@ sort_column(SectionId id)
 			return "exec_ms";
 		case SEC_ERRORS:
 			return "errors";
+		case SEC_FINDINGS:
+			return "est_ms_per_hour";
 		default:
 			return NULL;
 	}

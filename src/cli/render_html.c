@@ -332,7 +332,8 @@ render_html(FILE *out, const Report *r)
 	fputs("<nav><a href=\"#servers\">servers</a><a href=\"#findings\">findings</a>"
 		  "<a href=\"#histograms\">histograms</a>", out);
 	for (i = 0; i < NUM_SECTIONS; i++)
-		fprintf(out, "<a href=\"#%s\">%s</a>", section_defs[i].key, section_defs[i].key);
+		if (i != SEC_FINDINGS)
+			fprintf(out, "<a href=\"#%s\">%s</a>", section_defs[i].key, section_defs[i].key);
 	fputs("</nav>\n", out);
 
 	/* servers */
@@ -364,8 +365,59 @@ render_html(FILE *out, const Report *r)
 	}
 	fputs("</tbody></table></div></section>\n", out);
 
-	/* findings */
-	fputs("<section id=\"findings\"><h2>Findings</h2>\n<ul class=\"findings\">\n", out);
+	/* findings: ranked by latdiag_findings (1.5), then counted by kind */
+	fputs("<section id=\"findings\"><h2>Findings</h2>\n", out);
+	for (s = 0; s < r->nservers; s++)
+		if (r->servers[s].sections[SEC_FINDINGS].status == SS_OK)
+			break;
+	if (s < r->nservers)
+	{
+		t = merged_section(r, SEC_FINDINGS, fleet);
+		if (t->nrows == 0)
+			fputs("<p>no finding</p>\n", out);
+		else
+			fputs("<ol class=\"ranked\">\n", out);
+		for (row = 0; row < t->nrows && row < r->top; row++)
+		{
+			char	  **v = t->vals[row];
+			static const char *const fields[4] = {"evidence", "fix", "detail_view", "query"};
+			int			k;
+
+			fputs("<li><b>", out);
+			esc(out, v[table_col(t, "severity")]);
+			fputs("</b> <code>", out);
+			esc(out, v[table_col(t, "kind")]);
+			fputs("</code>, about ", out);
+			esc(out, v[table_col(t, "est_ms_per_hour")]);
+			fputs(" ms/hour, queryid ", out);
+			esc(out, v[table_col(t, "queryid")]);
+			if (table_col(t, "server") >= 0)
+			{
+				fputs(" on ", out);
+				esc(out, v[table_col(t, "server")]);
+			}
+			fputs("<dl>", out);
+			for (k = 0; k < 4; k++)
+			{
+				int			c = table_col(t, fields[k]);
+
+				if (c < 0 || v[c] == NULL)
+					continue;
+				fprintf(out, "<dt>%s</dt><dd>%s", k == 2 ? "detail" : fields[k],
+						k == 1 || k == 3 ? "<code>" : "");
+				if (k == 3)
+					esc_cut(out, v[c], 300);
+				else
+					esc(out, v[c]);
+				fprintf(out, "%s</dd>", k == 1 || k == 3 ? "</code>" : "");
+			}
+			fputs("</dl></li>\n", out);
+		}
+		if (t->nrows > 0)
+			fputs("</ol>\n", out);
+		free_table(t);
+	}
+	fputs("<ul class=\"findings\">\n", out);
 	for (i = 0; i < NUM_FINDINGS; i++)
 	{
 		if (r->findings[i] < 0)
@@ -418,6 +470,8 @@ render_html(FILE *out, const Report *r)
 	/* sections */
 	for (i = 0; i < NUM_SECTIONS; i++)
 	{
+		if (i == SEC_FINDINGS)
+			continue;			/* under "Findings" */
 		fprintf(out, "<section id=\"%s\"><h2>", section_defs[i].key);
 		esc(out, section_defs[i].title);
 		fputs("</h2>\n", out);

@@ -1,7 +1,8 @@
 /*
  * render_text.c: the report as aligned plain text, or as GitHub markdown.
  *
- * Both print the same things in the same order: the servers, the findings,
+ * Both print the same things in the same order: the servers, the findings
+ * (ranked by latdiag_findings on 1.5 servers, then counted by kind),
  * then every section as a table (with a server column in fleet mode), and the
  * slowest EXPLAIN ANALYZE snapshot of each top query with its plan.
  */
@@ -442,6 +443,126 @@ print_snapshots(FILE *out, const Table *t, bool markdown)
 	}
 }
 
+/*
+ * Print "      name      text" with the text folded at spaces into lines of at
+ * most width characters (0: one line), continuation lines indented the same.
+ */
+static void
+print_folded(FILE *out, const char *name, const char *text, int width)
+{
+	const char *p = text;
+	bool		first = true;
+
+	while (*p || first)
+	{
+		const char *end = p;
+		const char *brk = NULL;
+		int			chars = 0;
+
+		/* the longest run of at most width characters, ending at a space if any */
+		while (*end && (width <= 0 || chars < width))
+		{
+			if (*end == ' ')
+				brk = end;
+			end++;
+			while (((unsigned char) *end & 0xC0) == 0x80)
+				end++;
+			chars++;
+		}
+		if (*end && brk != NULL && brk > p)
+			end = brk;
+		fprintf(out, "      %-9s %.*s\n", first ? name : "", (int) (end - p), p);
+		first = false;
+		p = end;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+/*
+ * The ranked findings (latdiag_findings, 1.5): one numbered entry each, the
+ * most expensive first, with its evidence and its fix (folded, never cut:
+ * a fix may be SQL to run).  False if no server has the view.
+ */
+static bool
+print_ranked_findings(FILE *out, const Report *r, bool markdown)
+{
+	Table	   *t;
+	bool		any = false;
+	int			s,
+				row;
+	int			cap = line_width > 0 ? Max2(line_width - 16, TEXT_MIN) : 0;
+
+	for (s = 0; s < r->nservers; s++)
+		if (r->servers[s].sections[SEC_FINDINGS].status == SS_OK)
+			any = true;
+	if (!any)
+		return false;
+	t = merged_section(r, SEC_FINDINGS, r->nservers > 1);
+	if (t->nrows == 0)
+		fputs(markdown ? "_no finding_\n\n" : "  no finding\n\n", out);
+	for (row = 0; row < t->nrows && row < r->top; row++)
+	{
+		char	  **v = t->vals[row];
+		const char *kind = v[table_col(t, "kind")];
+		const char *sev = v[table_col(t, "severity")];
+		const char *cost = v[table_col(t, "est_ms_per_hour")];
+		const char *qid = v[table_col(t, "queryid")];
+		const char *db = v[table_col(t, "database")];
+		const char *srv = table_col(t, "server") >= 0 ? v[table_col(t, "server")] : NULL;
+		static const char *const fields[4] = {"evidence", "fix", "detail_view", "query"};
+		char	   *stmt;
+		int			k;
+
+		stmt = xprintf("queryid %s%s%s%s%s", qid ? qid : "-", db ? " in " : "", db ? db : "",
+					   srv ? " on " : "", srv ? srv : "");
+		if (markdown)
+		{
+			fprintf(out, "%d. **%s** `%s`, about %s ms/hour\n   - statement: ", row + 1,
+					sev ? sev : "-", kind ? kind : "-", cost ? cost : "-");
+			md_cell(out, stmt);
+			fputc('\n', out);
+		}
+		else
+		{
+			char	   *cell = text_cell(stmt, cap);
+
+			fprintf(out, "  %2d. [%s] %s, about %s ms/hour\n", row + 1,
+					sev ? sev : "-", kind ? kind : "-", cost ? cost : "-");
+			fprintf(out, "      %-9s %s\n", "statement", cell);
+			free(cell);
+		}
+		free(stmt);
+		for (k = 0; k < 4; k++)
+		{
+			int			c = table_col(t, fields[k]);
+			const char *name = k == 2 ? "detail" : fields[k];
+			char	   *cell;
+
+			if (c < 0 || v[c] == NULL)
+				continue;
+			if (markdown)
+			{
+				fprintf(out, "   - %s: ", name);
+				md_cell(out, v[c]);
+				fputc('\n', out);
+			}
+			else if (k <= 1)
+				print_folded(out, name, v[c], cap);
+			else
+			{
+				cell = text_cell(v[c], cap);
+				fprintf(out, "      %-9s %s\n", name, cell);
+				free(cell);
+			}
+		}
+	}
+	if (t->nrows > 0)
+		fputc('\n', out);
+	free_table(t);
+	return true;
+}
+
 /* The whole report as text or markdown. */
 void
 render_text(FILE *out, const Report *r, bool markdown)
@@ -470,6 +591,8 @@ render_text(FILE *out, const Report *r, bool markdown)
 	free_table(t);
 
 	heading(out, markdown, 2, "Findings");
+	if (print_ranked_findings(out, r, markdown))
+		fputs(markdown ? "Findings by kind:\n\n" : "  by kind:\n", out);
 	for (i = 0; i < NUM_FINDINGS; i++)
 	{
 		if (markdown)
@@ -490,6 +613,8 @@ render_text(FILE *out, const Report *r, bool markdown)
 
 	for (i = 0; i < NUM_SECTIONS; i++)
 	{
+		if (i == SEC_FINDINGS)
+			continue;			/* printed under "Findings" */
 		heading(out, markdown, 2, section_defs[i].title);
 		if (nok == 0)
 		{

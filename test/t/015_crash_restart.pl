@@ -61,6 +61,8 @@ sub workload
 		push @sql, 'SELECT ' . join(', ', map { "c$_" } @cols) . " FROM r WHERE v = $mask";
 	}
 	push @sql, "SELECT id AS $tag, " . join(', ', map { "v + $_" } 1 .. 60) . ' FROM r WHERE id = 1';
+	# a deep OFFSET (latdiag_query_shapes, counted in the query store)
+	push @sql, "SELECT id AS ${tag}_page FROM r ORDER BY id LIMIT 1 OFFSET 2000";
 	push @sql, "SELECT v AS ${tag}_flip FROM r WHERE id = 7", 'SET enable_indexscan = off',
 	  'SET enable_bitmapscan = off', "SELECT v AS ${tag}_flip FROM r WHERE id = 8";
 	$node->safe_psql('postgres', join(";\n", @sql) . ";\n");

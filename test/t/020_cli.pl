@@ -127,6 +127,9 @@ like($out, qr/== Top queries by total time \(ms\) ==/, 'text: top total section'
 like($out, qr/public\.big\b(.*|\n(  \S.*\n)*?  query +)SELECT count\(\*\) FROM big WHERE k = \$1/,
 	'text: the seq scan of big, with its statement');
 like($out, qr/SELECT pg_sleep\(\$1\)/, 'text: the slow statement');
+like($out, qr/== Findings ==\n(.*\n)*?\s+1\. \[(high|medium|low)\] \w+, about \d+ ms\/hour\n\s+statement +queryid -?\d+.*\n\s+evidence .*\n(.*\n)*?\s+fix /,
+	'text: the findings, ranked, each with its evidence and fix');
+like($out, qr/fix +CREATE INDEX ON public\.big \(k\)/, 'text: the seq scan finding gives the CREATE INDEX');
 unlike($out, qr/latdiag-cli/, "text: the report leaves out its own queries");
 for my $v (@future)
 {
@@ -178,6 +181,8 @@ SKIP:
 is($rc, 0, 'markdown: exit 0') or diag($err);
 like($out, qr/^## Top queries by p99 latency \(ms\)$/m, 'markdown: heading');
 like($out, qr/^\| queryid \| database \| calls \| p50\\_ms \|/m, 'markdown: table header');
+like($out, qr/^1\. \*\*(high|medium|low)\*\* `\w+`, about \d+ ms\/hour\n   - statement: .*\n   - evidence: .*\n   - fix: /m,
+	'markdown: the ranked findings as a numbered list');
 like($out, qr/^\|---\|---\|---:\|---:\|/m, 'markdown: alignment row');
 like($out, qr/\\<script\\>x\\<\/script\\>/, 'markdown: markup is escaped');
 
@@ -193,10 +198,18 @@ is_deeply([ sort keys %$j ],
 is($j->{format_version}, 1, 'json: format_version 1');
 is($j->{top}, 5, 'json: top');
 is_deeply([ sort keys %{ $j->{sections} } ],
-	[ sort qw(top_p99 top_total sources plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions) ],
+	[ sort qw(top_p99 top_total sources plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions ranked_findings) ],
 	'json: every section');
-is_deeply([ sort keys %{ $j->{findings} } ], [ sort qw(n_plus_one seq_scan index lock errors) ],
+is_deeply([ sort keys %{ $j->{findings} } ],
+	[ sort qw(n_plus_one seq_scan index lock errors regression tail deep_offset unbounded_read) ],
 	'json: every finding');
+my @ranked = @{ $j->{sections}{ranked_findings}{rows} || [] };
+ok(@ranked >= 1 && @ranked <= 5, 'json: ranked findings, at most --top');
+my ($rseq) = grep { $_->{kind} eq 'seq_scan' } @ranked;
+ok($rseq && $rseq->{fix} =~ /CREATE INDEX/ && $rseq->{detail_view} eq 'latdiag_seq_scans',
+	'json: the seq scan is a ranked finding, with its fix');
+my @costs = map { $_->{est_ms_per_hour} } @ranked;
+is_deeply(\@costs, [ sort { $b <=> $a } @costs ], 'json: ranked findings, the most expensive first');
 my $srv = $j->{servers}[0];
 is($srv->{status}, 'ok', 'json: server ok');
 is($srv->{extension_version}, $ver, 'json: extension version');
@@ -268,6 +281,8 @@ is($rc, 0, 'html: exit 0') or diag($err);
 is($out, '', 'html: nothing on stdout with --output');
 my $html = slurp_file($html_file);
 like($html, qr/^<!DOCTYPE html>/, 'html: a page');
+like($html, qr{<section id="findings"><h2>Findings</h2>\n<ol class="ranked">\n<li><b>(high|medium|low)</b> <code>\w+</code>, about \d+ ms/hour.*<dt>fix</dt><dd><code>}s,
+	'html: the ranked findings, each with its fix');
 my @svgs = ($html =~ /<svg class="hist"/g);
 ok(@svgs >= 2, 'html: SVG histograms (' . scalar(@svgs) . ')');
 like($html, qr/<text[^>]*>p99 [\d.]+ ms<\/text>/, 'html: p99 mark');

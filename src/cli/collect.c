@@ -31,7 +31,7 @@
 #define ONELINE(col) "regexp_replace(btrim(" col "), '\\s+', ' ', 'g')"
 #define MS(col, digits, name) "round((" col ")::numeric, " #digits ") AS " name
 
-const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock", "errors"};
+const char *const finding_names[NUM_FINDINGS] = {"n_plus_one", "seq_scan", "index", "lock", "errors", "regression"};
 
 const SectionDef section_defs[NUM_SECTIONS] = {
 	{"top_p99", "Top queries by p99 latency (ms)", "latdiag_queries", "latdiag_queries", false, -1},
@@ -45,6 +45,8 @@ const SectionDef section_defs[NUM_SECTIONS] = {
 	{"snapshots", "Slowest EXPLAIN ANALYZE snapshot of each top query", "latdiag_explain_snapshots", "latdiag_explain_snapshots", false, -1},
 	{"errors", "Errors: failed executions by statement and SQLSTATE", "latdiag_errors", "latdiag_errors", false, FIND_ERRORS},
 	{"slow_executions", "Slow executions: the latest, with trace ids", "latdiag_slow_executions", "latdiag_slow_executions", false, -1},
+	{"regressions", "Regressions: statements significantly slower in the recent windows than in the baseline", "latdiag_regressions", "latdiag_regressions", true, FIND_REGRESSION},
+	{"window_compare", "Recent windows against the baseline, by statement (ms)", "latdiag_compare", "latdiag_windows", true, -1},
 };
 
 /*
@@ -129,6 +131,25 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	"FROM latdiag_slow_executions "
 	"WHERE coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
 	"ORDER BY finished_at DESC LIMIT $1",
+	/* SEC_REGRESSIONS: $2 the recent period, $3 the baseline before it */
+	TAG "SELECT queryid, " DBNAME("dbid") ", recent_calls, baseline_calls, "
+	MS("baseline_p95", 2, "baseline_p95_ms") ", " MS("recent_p95", 2, "recent_p95_ms") ", "
+	MS("recent_p99", 2, "recent_p99_ms") ", round(factor::numeric, 2) AS factor, since, "
+	"likely_cause, nullif(array_to_string(causes, ', '), '') AS causes, " ONELINE("query") " AS query "
+	"FROM latdiag_regressions($2::interval, $3::interval) "
+	"ORDER BY factor DESC NULLS LAST LIMIT $1",
+	/* SEC_WINDOW_COMPARE: the windows of the recent period against those of the baseline before it */
+	TAG "SELECT queryid, " DBNAME("dbid") ", calls_1 AS baseline_calls, calls_2 AS recent_calls, "
+	MS("p95_exec_time_1", 2, "baseline_p95_ms") ", " MS("p95_exec_time_2", 2, "recent_p95_ms") ", "
+	MS("p99_exec_time_1", 2, "baseline_p99_ms") ", " MS("p99_exec_time_2", 2, "recent_p99_ms") ", "
+	"round(factor::numeric, 2) AS factor, "
+	"coalesce(cardinality(planids_1), 0) > 0 AND NOT coalesce(planids_2 <@ planids_1, true) AS new_plan, "
+	MS("lock_wait_time_2", 1, "recent_lock_wait_ms") ", " ONELINE("query") " AS query "
+	"FROM latdiag_compare(now() - $2::interval - $3::interval, now() - $2::interval, "
+	"now() - $2::interval, now()) "
+	"WHERE calls_2 > 0 AND queryid IS NOT NULL "
+	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
+	"ORDER BY factor DESC NULLS LAST, total_exec_time_2 DESC LIMIT $1",
 };
 
 /* Per-finding count of everything the view holds (not only the top N). */
@@ -138,9 +159,11 @@ static const char *const finding_sql[NUM_FINDINGS] = {
 	TAG "SELECT count(*) FROM latdiag_index_candidates",
 	TAG "SELECT count(*) FROM latdiag_lock_waits",
 	TAG "SELECT count(*) FROM latdiag_errors",
+	TAG "SELECT count(*) FROM latdiag_regressions($1::interval, $2::interval)",
 };
 static const SectionId finding_section[NUM_FINDINGS] = {
-	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS, SEC_ERRORS
+	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS, SEC_ERRORS,
+	SEC_REGRESSIONS
 };
 
 /* malloc that exits on failure (a report tool has nothing to fall back to). */
@@ -286,16 +309,17 @@ table_from_result(const PGresult *res)
 	return t;
 }
 
-/* Run a query with up to two text parameters; NULL result and *err set on failure. */
+/* Run a query with up to three text parameters; NULL result and *err set on failure. */
 static PGresult *
-run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
-	char **err)
+run3(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
+	 const char *p3, char **err)
 {
-	const char *params[2];
+	const char *params[3];
 	PGresult   *res;
 
 	params[0] = p1;
 	params[1] = p2;
+	params[2] = p3;
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -307,13 +331,29 @@ run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
 	return res;
 }
 
+static PGresult *
+run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
+	char **err)
+{
+	return run3(conn, sql, nparams, p1, p2, NULL, err);
+}
+
+/* The baseline period before the recent one: every kept window with --since, else the view's hour. */
+static const char *
+baseline_period(const Report *rep)
+{
+	return rep->since > 0 ? "100 years" : "1 hour";
+}
+
 /* Read a section's table into srv->sections[id]. */
 static void
-read_section(PGconn *conn, Server *srv, SectionId id, const char *param)
+read_section(PGconn *conn, Server *srv, SectionId id, const char *param, const Report *rep)
 {
 	SectionResult *sr = &srv->sections[id];
 	char	   *err = NULL;
-	PGresult   *res = run(conn, section_sql[id], 1, param, NULL, &err);
+	bool		windows = id == SEC_REGRESSIONS || id == SEC_WINDOW_COMPARE;
+	PGresult   *res = run3(conn, section_sql[id], windows ? 3 : 1, param,
+						   rep->recent, baseline_period(rep), &err);
 
 	if (res == NULL)
 	{
@@ -545,6 +585,10 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 	free(schema);
 	srv->status = SRV_OK;
 
+	/* --since further back than the server keeps windows: nothing else is read. */
+	if (exists[SEC_REGRESSIONS] && rep->since > 0 && !check_since(conn, srv, rep))
+		return;
+
 	snprintf(topbuf, sizeof(topbuf), "%d", rep->top);
 	for (i = 0; i < NUM_SECTIONS; i++)
 	{
@@ -557,13 +601,13 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 			continue;
 		}
 		if (i != SEC_SNAPSHOTS)
-			read_section(conn, srv, (SectionId) i, topbuf);
+			read_section(conn, srv, (SectionId) i, topbuf, rep);
 	}
 
 	/* Histograms and snapshots of the top queries. */
 	lit = top_queryids(srv, &ids, &nids);
 	if (exists[SEC_SNAPSHOTS])
-		read_section(conn, srv, SEC_SNAPSHOTS, lit);
+		read_section(conn, srv, SEC_SNAPSHOTS, lit, rep);
 	read_histograms(conn, srv, ids, nids);
 	free(lit);
 	free(ids);
@@ -573,13 +617,22 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 		srv->findings[i] = -1;
 		if (srv->sections[finding_section[i]].status != SS_OK)
 			continue;
-		res = run(conn, finding_sql[i], 0, NULL, NULL, NULL);
+		res = i == FIND_REGRESSION ?
+			run(conn, finding_sql[i], 2, rep->recent, baseline_period(rep), NULL) :
+			run(conn, finding_sql[i], 0, NULL, NULL, NULL);
 		if (res)
 		{
 			srv->findings[i] = atol(PQgetvalue(res, 0, 0));
 			PQclear(res);
 		}
 	}
+
+	if (exists[SEC_WINDOW_COMPARE])
+		collect_timeline(conn, srv, rep);
+	else
+		srv->timeline_message =
+			xprintf("not available (postgres_latdiag version %s has no time windows; 1.4 or later)",
+					srv->ext_version);
 
 	if (has_index_report)
 	{

@@ -143,7 +143,7 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	MS("p95_exec_time_1", 2, "baseline_p95_ms") ", " MS("p95_exec_time_2", 2, "recent_p95_ms") ", "
 	MS("p99_exec_time_1", 2, "baseline_p99_ms") ", " MS("p99_exec_time_2", 2, "recent_p99_ms") ", "
 	"round(factor::numeric, 2) AS factor, "
-	"coalesce(cardinality(planids_1), 0) > 0 AND NOT coalesce(planids_2 <@ planids_1, true) AS new_plan, "
+	"coalesce(cardinality(planids_1), 0) > 0 AND planids_2[1] IS DISTINCT FROM planids_1[1] AS other_plan, "
 	MS("lock_wait_time_2", 1, "recent_lock_wait_ms") ", " ONELINE("query") " AS query "
 	"FROM latdiag_compare(now() - $2::interval - $3::interval, now() - $2::interval, "
 	"now() - $2::interval, now()) "

@@ -12,8 +12,10 @@
  *     reads), sessions waiting on a heavyweight lock now (pg_stat_activity);
  *   - the statements of the latest window (latdiag_compare of that window
  *     against every kept window before it): calls/s, p50/p95/p99, the factor
- *     of their p95 against that baseline, "P" when the window used a plan the
- *     baseline never did, lock-wait time, and the query, cut to the width.
+ *     of their p95 against that baseline, "P" when the window's most used plan
+ *     is not the plan the baseline windows started with (latdiag_compare lists
+ *     a period's plan ids in order of first use): a plan change, lock-wait
+ *     time, and the query, cut to the width.
  *
  * The screen is drawn with plain ANSI/VT100 escape codes (cursor home, erase
  * to end of line and of screen, alternate screen, hidden cursor), which every
@@ -459,7 +461,7 @@ read_server(TopServer *s, int index)
 	 */
 	res = query(s->conn, TAG "SELECT calls_2, p50_exec_time_2, p95_exec_time_2, p99_exec_time_2, "
 				"total_exec_time_2, coalesce(lock_wait_time_2, 0), factor, "
-				"coalesce(cardinality(planids_1), 0) > 0 AND NOT coalesce(planids_2 <@ planids_1, true), "
+				"coalesce(cardinality(planids_1), 0) > 0 AND planids_2[1] IS DISTINCT FROM planids_1[1], "
 				"left(regexp_replace(btrim(query), '\\s+', ' ', 'g'), 1000) "
 				"FROM latdiag_compare($1::timestamptz - interval '100 years', $1, $1, $2) "
 				"WHERE calls_2 > 0 AND queryid IS DISTINCT FROM NULL "

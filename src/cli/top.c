@@ -694,7 +694,8 @@ draw(FILE *out, TopServer *servers, int nservers, double interval, int top,
 			 "calls/s", "p50 ms", "p95 ms", "p99 ms", "xbase", "P", "lock ms", "query");
 	put_line(&sc, line);
 
-	limit = top > 0 ? top : height - sc.lines - 1;
+	/* what fits, with the "... more" line, and the last row left free: a newline there would scroll */
+	limit = top > 0 ? top : height - sc.lines - 2;
 	if (limit < 1)
 		limit = 1;
 	for (r = 0; r < nall && r < limit; r++)

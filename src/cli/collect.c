@@ -143,10 +143,15 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	MS("p95_exec_time_1", 2, "baseline_p95_ms") ", " MS("p95_exec_time_2", 2, "recent_p95_ms") ", "
 	MS("p99_exec_time_1", 2, "baseline_p99_ms") ", " MS("p99_exec_time_2", 2, "recent_p99_ms") ", "
 	"round(factor::numeric, 2) AS factor, "
-	"coalesce(cardinality(planids_1), 0) > 0 AND planids_2[1] IS DISTINCT FROM planids_1[1] AS other_plan, "
+	"b.planid IS NOT NULL AND r.planid IS DISTINCT FROM b.planid AS other_plan, "
 	MS("lock_wait_time_2", 1, "recent_lock_wait_ms") ", " ONELINE("query") " AS query "
 	"FROM latdiag_compare(now() - $2::interval - $3::interval, now() - $2::interval, "
 	"now() - $2::interval, now()) "
+	"LEFT JOIN " LATDIAG_USUAL_PLAN(LATDIAG_WINDOW_MIDDLE " >= now() - $2::interval")
+	" AS r USING (userid, dbid, queryid, toplevel) "
+	"LEFT JOIN " LATDIAG_USUAL_PLAN(LATDIAG_WINDOW_MIDDLE " < now() - $2::interval AND "
+									LATDIAG_WINDOW_MIDDLE " >= now() - $2::interval - $3::interval")
+	" AS b USING (userid, dbid, queryid, toplevel) "
 	"WHERE calls_2 > 0 AND queryid IS NOT NULL "
 	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
 	"ORDER BY factor DESC NULLS LAST, total_exec_time_2 DESC LIMIT $1",

@@ -187,6 +187,19 @@ typedef struct Report
 	int			exit_code;
 } Report;
 
+/*
+ * SQL: the plan each statement ran with most (by calls) in the kept windows
+ * that satisfy `cond` (columns of latdiag_query_windows), one row per
+ * (userid, dbid, queryid, toplevel).  latdiag_compare's planids of a period
+ * are in no particular order, a single window's are most used first.
+ */
+#define LATDIAG_USUAL_PLAN(cond) \
+	"(SELECT DISTINCT ON (userid, dbid, queryid, toplevel) userid, dbid, queryid, toplevel, planid " \
+	"FROM (SELECT userid, dbid, queryid, toplevel, planids[1] AS planid, sum(calls) AS n " \
+	"FROM latdiag_query_windows(false) WHERE NOT is_other AND planids[1] IS NOT NULL AND (" cond ") " \
+	"GROUP BY 1, 2, 3, 4, 5) AS s ORDER BY userid, dbid, queryid, toplevel, n DESC)"
+#define LATDIAG_WINDOW_MIDDLE "(window_start + (window_end - window_start) / 2)"
+
 /* collect.c */
 extern void collect_all(Report *r);
 extern const char *server_status_name(ServerStatus s);

@@ -13,9 +13,8 @@
  *   - the statements of the latest window (latdiag_compare of that window
  *     against every kept window before it): calls/s, p50/p95/p99, the factor
  *     of their p95 against that baseline, "P" when the window's most used plan
- *     is not the plan the baseline windows started with (latdiag_compare lists
- *     a period's plan ids in order of first use): a plan change, lock-wait
- *     time, and the query, cut to the width.
+ *     is not the one the statement ran with most (by calls) in the windows
+ *     before: a plan change; lock-wait time, and the query, cut to the width.
  *
  * The screen is drawn with plain ANSI/VT100 escape codes (cursor home, erase
  * to end of line and of screen, alternate screen, hidden cursor), which every
@@ -461,9 +460,11 @@ read_server(TopServer *s, int index)
 	 */
 	res = query(s->conn, TAG "SELECT calls_2, p50_exec_time_2, p95_exec_time_2, p99_exec_time_2, "
 				"total_exec_time_2, coalesce(lock_wait_time_2, 0), factor, "
-				"coalesce(cardinality(planids_1), 0) > 0 AND planids_2[1] IS DISTINCT FROM planids_1[1], "
+				"u.planid IS NOT NULL AND planids_2[1] IS DISTINCT FROM u.planid, "
 				"left(regexp_replace(btrim(query), '\\s+', ' ', 'g'), 1000) "
 				"FROM latdiag_compare($1::timestamptz - interval '100 years', $1, $1, $2) "
+				"LEFT JOIN " LATDIAG_USUAL_PLAN("window_start < $1::timestamptz")
+				" AS u USING (userid, dbid, queryid, toplevel) "
 				"WHERE calls_2 > 0 AND queryid IS DISTINCT FROM NULL "
 				"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%'",
 				2, params, &err);
@@ -644,7 +645,7 @@ draw(FILE *out, TopServer *servers, int nservers, double interval, int top,
 	{
 		TopServer  *s = &servers[i];
 		char		c[16],
-					p[16],
+					p[24],
 					e[16],
 					l[16],
 					lab[256];
@@ -654,6 +655,8 @@ draw(FILE *out, TopServer *servers, int nservers, double interval, int top,
 			n = snprintf(line, sizeof(line), "%s ", cut_left(lab, sizeof(lab), s->label ? s->label : s->dsn, srvw));
 		num(c, sizeof(c), s->calls_s, 6);
 		num(p, sizeof(p), s->p99, 6);
+		if (s->p99 >= 0)
+			strcat(p, fleet ? "ms" : " ms");
 		num(e, sizeof(e), s->errors_s, 5);
 		if (s->lock_waiting >= 0)
 			snprintf(l, sizeof(l), "%ld", s->lock_waiting);
@@ -662,8 +665,8 @@ draw(FILE *out, TopServer *servers, int nservers, double interval, int top,
 		/* a fleet's lines carry the label: shorter words */
 		if (s->window_end[0])
 			snprintf(line + n, sizeof(line) - n,
-					 fleet ? "calls/s %s p99 %sms err/s %s lockwait %s @%s" :
-					 "calls/s %s  p99 %s ms  errors/s %s  waiting on locks %s  window %s",
+					 fleet ? "calls/s %s p99 %s err/s %s lockwait %s @%s" :
+					 "calls/s %s  p99 %s  errors/s %s  waiting on locks %s  window %s",
 					 c, p, e, l, s->window_end);
 		else
 			snprintf(line + n, sizeof(line) - n,

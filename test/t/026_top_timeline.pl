@@ -286,6 +286,10 @@ my $reg_ok = ($reg && $reg->{factor} >= 1.5 && $reg->{since} && !ref($reg->{quer
 ok($reg_ok, 'json: the regression row, factor ' . ($reg ? $reg->{factor} : 'none'))
   or diag(explain($j->{sections}{regressions}));
 is($j->{findings}{regression} >= 1 ? 1 : 0, 1, 'json: regression finding counted');
+my ($cmp) = grep { ($_->{query} // '') =~ $plan_re } @{ $j->{sections}{window_compare}{rows} || [] };
+ok($cmp && $cmp->{other_plan} && $cmp->{factor} >= 1.5 && $cmp->{baseline_calls} > 0,
+	'json: window_compare: the statement runs another plan than in the baseline, factor '
+	  . ($cmp ? $cmp->{factor} : 'none')) or diag(explain($j->{sections}{window_compare}));
 my $tl = $j->{timeline}[0] || {};
 my $ntw = scalar(@{ $tl->{windows} || [] });
 ok($ntw >= 4 && abs($ntw - $nw) <= 1, "json: timeline of the server, every kept window ($ntw of $nw)");

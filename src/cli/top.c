@@ -53,12 +53,16 @@ typedef enum SortKey
 	NUM_SORTS
 } SortKey;
 
+/* Calls in the window below which --sort regression ranks a statement after the others. */
+#define REGRESSION_MIN_CALLS 20
+
 static const char *const sort_names[NUM_SORTS] = {"p99", "total", "calls", "regression"};
 
 /* One statement of the latest window of one server. */
 typedef struct TopRow
 {
 	int			server;			/* index in the servers */
+	double		calls;			/* in the window */
 	double		calls_s,
 				p50,
 				p95,
@@ -482,7 +486,8 @@ read_server(TopServer *s, int index)
 		TopRow	   *row = &s->rows[r];
 
 		row->server = index;
-		row->calls_s = atof(PQgetvalue(res, r, 0)) / s->window_secs;
+		row->calls = atof(PQgetvalue(res, r, 0));
+		row->calls_s = row->calls / s->window_secs;
 		row->p50 = PQgetisnull(res, r, 1) ? -1 : atof(PQgetvalue(res, r, 1));
 		row->p95 = PQgetisnull(res, r, 2) ? -1 : atof(PQgetvalue(res, r, 2));
 		row->p99 = PQgetisnull(res, r, 3) ? -1 : atof(PQgetvalue(res, r, 3));
@@ -586,7 +591,9 @@ cmp_rows(const void *a, const void *b)
 			kx = x->calls_s, ky = y->calls_s;
 			break;
 		case SORT_REGRESSION:
-			kx = x->factor, ky = y->factor;
+			/* as latdiag_regressions, a factor counts from 20 calls on: rarer statements after */
+			kx = x->factor - (x->calls < REGRESSION_MIN_CALLS ? 1e6 : 0);
+			ky = y->factor - (y->calls < REGRESSION_MIN_CALLS ? 1e6 : 0);
 			if (kx == ky)
 				kx = x->p99, ky = y->p99;
 			break;

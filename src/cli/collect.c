@@ -48,6 +48,8 @@ const SectionDef section_defs[NUM_SECTIONS] = {
 	{"errors", "Errors: failed executions by statement and SQLSTATE", "latdiag_errors", "latdiag_errors", false, FIND_ERRORS},
 	{"slow_executions", "Slow executions: the latest, with trace ids", "latdiag_slow_executions", "latdiag_slow_executions", false, -1},
 	{"ranked_findings", "Findings, the most expensive first", "latdiag_findings", "latdiag_findings", false, -1},
+	{"regressions", "Regressions: statements significantly slower in the recent windows than in the baseline", "latdiag_regressions", "latdiag_regressions", true, FIND_REGRESSION},
+	{"window_compare", "Recent windows against the baseline, by statement (ms)", "latdiag_compare", "latdiag_windows", true, -1},
 };
 
 /*
@@ -146,25 +148,57 @@ static const char *const section_sql[NUM_SECTIONS] = {
 	"FROM latdiag_findings "
 	"WHERE coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
 	"ORDER BY est_ms_per_hour DESC NULLS LAST LIMIT $1",
+	/* SEC_REGRESSIONS: $2 the recent period, $3 the baseline before it */
+	TAG "SELECT queryid, " DBNAME("dbid") ", recent_calls, baseline_calls, "
+	MS("baseline_p95", 2, "baseline_p95_ms") ", " MS("recent_p95", 2, "recent_p95_ms") ", "
+	MS("recent_p99", 2, "recent_p99_ms") ", round(factor::numeric, 2) AS factor, since, "
+	"likely_cause, nullif(array_to_string(causes, ', '), '') AS causes, " ONELINE("query") " AS query "
+	"FROM latdiag_regressions($2::interval, $3::interval) "
+	"ORDER BY factor DESC NULLS LAST LIMIT $1",
+	/* SEC_WINDOW_COMPARE: the windows of the recent period against those of the baseline before it */
+	TAG "SELECT queryid, " DBNAME("dbid") ", calls_1 AS baseline_calls, calls_2 AS recent_calls, "
+	MS("p95_exec_time_1", 2, "baseline_p95_ms") ", " MS("p95_exec_time_2", 2, "recent_p95_ms") ", "
+	MS("p99_exec_time_1", 2, "baseline_p99_ms") ", " MS("p99_exec_time_2", 2, "recent_p99_ms") ", "
+	"round(factor::numeric, 2) AS factor, "
+	"b.planid IS NOT NULL AND r.planid IS DISTINCT FROM b.planid AS other_plan, "
+	MS("lock_wait_time_2", 1, "recent_lock_wait_ms") ", " ONELINE("query") " AS query "
+	"FROM latdiag_compare(now() - $2::interval - $3::interval, now() - $2::interval, "
+	"now() - $2::interval, now()) "
+	"LEFT JOIN " LATDIAG_USUAL_PLAN(LATDIAG_WINDOW_MIDDLE " >= now() - $2::interval")
+	" AS r USING (userid, dbid, queryid, toplevel) "
+	"LEFT JOIN " LATDIAG_USUAL_PLAN(LATDIAG_WINDOW_MIDDLE " < now() - $2::interval AND "
+									LATDIAG_WINDOW_MIDDLE " >= now() - $2::interval - $3::interval")
+	" AS b USING (userid, dbid, queryid, toplevel) "
+	"WHERE calls_2 > 0 AND queryid IS NOT NULL "
+	"AND coalesce(query, '') NOT LIKE '/* latdiag-cli */%' "
+	"ORDER BY factor DESC NULLS LAST, total_exec_time_2 DESC LIMIT $1",
 };
 
-/* Per-finding count of everything the view holds (not only the top N). */
+/*
+ * Per-finding count of everything the view holds (not only the top N), on
+ * servers without latdiag_findings; the regressions always ($1 the recent
+ * period, $2 the baseline: --since).
+ */
 static const char *const finding_sql[FIND_FIRST_RANKED_ONLY] = {
 	TAG "SELECT count(*) FROM latdiag_n_plus_one",
 	TAG "SELECT count(*) FROM latdiag_seq_scans",
 	TAG "SELECT count(*) FROM latdiag_index_candidates",
 	TAG "SELECT count(*) FROM latdiag_lock_waits",
 	TAG "SELECT count(*) FROM latdiag_errors",
+	TAG "SELECT count(*) FROM latdiag_regressions($1::interval, $2::interval)",
 };
 static const SectionId finding_section[NUM_FINDINGS] = {
 	SEC_N_PLUS_ONE, SEC_SEQ_SCANS, SEC_INDEX_CANDIDATES, SEC_LOCK_WAITS, SEC_ERRORS,
-	SEC_FINDINGS, SEC_FINDINGS, SEC_FINDINGS, SEC_FINDINGS
+	SEC_REGRESSIONS, SEC_FINDINGS, SEC_FINDINGS, SEC_FINDINGS
 };
 
 /*
  * Every finding counted from latdiag_findings (1.5), in Finding order: the
  * first five count the same rows as the views above (lock: the waits, not
- * their blockers; errors: errors and timeouts).
+ * their blockers; errors: errors and timeouts).  Not the regressions: they
+ * are latdiag_regressions' rows over --since (finding_sql), so that
+ * --fail-on regression and the Regressions section agree; the ranked list
+ * still shows latdiag_findings' plan_regression and plan_change rows.
  */
 static const char *const findings_count_sql =
 	TAG "SELECT count(*) FILTER (WHERE kind = 'n_plus_one'), "
@@ -172,7 +206,7 @@ static const char *const findings_count_sql =
 	"count(*) FILTER (WHERE kind = 'missing_index'), "
 	"count(*) FILTER (WHERE kind = 'lock_wait'), "
 	"count(*) FILTER (WHERE kind IN ('error', 'timeout')), "
-	"count(*) FILTER (WHERE kind IN ('plan_regression', 'plan_change')), "
+	"NULL AS regression, "
 	"count(*) FILTER (WHERE kind = 'tail_latency'), "
 	"count(*) FILTER (WHERE kind = 'deep_offset'), "
 	"count(*) FILTER (WHERE kind = 'unbounded_read') "
@@ -321,16 +355,17 @@ table_from_result(const PGresult *res)
 	return t;
 }
 
-/* Run a query with up to two text parameters; NULL result and *err set on failure. */
+/* Run a query with up to three text parameters; NULL result and *err set on failure. */
 static PGresult *
-run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
-	char **err)
+run3(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
+	 const char *p3, char **err)
 {
-	const char *params[2];
+	const char *params[3];
 	PGresult   *res;
 
 	params[0] = p1;
 	params[1] = p2;
+	params[2] = p3;
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
@@ -342,13 +377,29 @@ run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
 	return res;
 }
 
+static PGresult *
+run(PGconn *conn, const char *sql, int nparams, const char *p1, const char *p2,
+	char **err)
+{
+	return run3(conn, sql, nparams, p1, p2, NULL, err);
+}
+
+/* The baseline period before the recent one: every kept window with --since, else the view's hour. */
+static const char *
+baseline_period(const Report *rep)
+{
+	return rep->since > 0 ? "100 years" : "1 hour";
+}
+
 /* Read a section's table into srv->sections[id]. */
 static void
-read_section(PGconn *conn, Server *srv, SectionId id, const char *param)
+read_section(PGconn *conn, Server *srv, SectionId id, const char *param, const Report *rep)
 {
 	SectionResult *sr = &srv->sections[id];
 	char	   *err = NULL;
-	PGresult   *res = run(conn, section_sql[id], 1, param, NULL, &err);
+	bool		windows = id == SEC_REGRESSIONS || id == SEC_WINDOW_COMPARE;
+	PGresult   *res = run3(conn, section_sql[id], windows ? 3 : 1, param,
+						   rep->recent, baseline_period(rep), &err);
 
 	if (res == NULL)
 	{
@@ -580,6 +631,10 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 	free(schema);
 	srv->status = SRV_OK;
 
+	/* --since further back than the server keeps windows: nothing else is read. */
+	if (exists[SEC_REGRESSIONS] && rep->since > 0 && !check_since(conn, srv, rep))
+		return;
+
 	snprintf(topbuf, sizeof(topbuf), "%d", rep->top);
 	for (i = 0; i < NUM_SECTIONS; i++)
 	{
@@ -592,15 +647,15 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 			continue;
 		}
 		if (i != SEC_SNAPSHOTS && i != SEC_SOURCES)
-			read_section(conn, srv, (SectionId) i, topbuf);
+			read_section(conn, srv, (SectionId) i, topbuf, rep);
 	}
 
 	/* Histograms and snapshots of the top queries. */
 	lit = top_queryids(srv, &ids, &nids);
 	if (exists[SEC_SNAPSHOTS])
-		read_section(conn, srv, SEC_SNAPSHOTS, lit);
+		read_section(conn, srv, SEC_SNAPSHOTS, lit, rep);
 	if (exists[SEC_SOURCES])
-		read_section(conn, srv, SEC_SOURCES, lit);
+		read_section(conn, srv, SEC_SOURCES, lit, rep);
 	read_histograms(conn, srv, ids, nids);
 	free(lit);
 	free(ids);
@@ -612,12 +667,13 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 		(res = run(conn, findings_count_sql, 0, NULL, NULL, NULL)) != NULL)
 	{
 		for (i = 0; i < NUM_FINDINGS; i++)
-			srv->findings[i] = atol(PQgetvalue(res, 0, i));
+			if (i != FIND_REGRESSION)
+				srv->findings[i] = atol(PQgetvalue(res, 0, i));
 		PQclear(res);
 	}
 	else
 	{
-		for (i = 0; i < FIND_FIRST_RANKED_ONLY; i++)
+		for (i = 0; i < FIND_REGRESSION; i++)
 		{
 			if (srv->sections[finding_section[i]].status != SS_OK)
 				continue;
@@ -629,6 +685,21 @@ collect_connected(PGconn *conn, Server *srv, const Report *rep)
 			}
 		}
 	}
+	/* the regressions: always the Regressions section's rows, over --since */
+	if (srv->sections[SEC_REGRESSIONS].status == SS_OK &&
+		(res = run(conn, finding_sql[FIND_REGRESSION], 2, rep->recent,
+				   baseline_period(rep), NULL)) != NULL)
+	{
+		srv->findings[FIND_REGRESSION] = atol(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+
+	if (exists[SEC_WINDOW_COMPARE])
+		collect_timeline(conn, srv, rep);
+	else
+		srv->timeline_message =
+			xprintf("not available (postgres_latdiag version %s has no time windows; 1.4 or later)",
+					srv->ext_version);
 
 	if (has_index_report)
 	{

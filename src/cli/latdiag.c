@@ -2,11 +2,12 @@
  * latdiag.c: the `latdiag` command-line report of postgres_latdiag.
  *
  *   latdiag report [--dsn DSN]... [--format text|markdown|json|html]
- *                  [--output FILE] [--top N] [--fail-on LIST] [--wide]
+ *                  [--output FILE] [--top N] [--fail-on LIST] [--wide] [--since 30m]
+ *   latdiag top [--dsn DSN]... [--interval 2s] [--sort KEY] [--once]  (top.c)
  *   latdiag exporter [--listen HOST:PORT] [--dsn DSN]... [--top N] ...  (exporter.c)
  *
- * Exit status: 0 report written; 1 bad arguments or the report could not be
- * written; 2 a finding named in --fail-on is present; 3 (when no --fail-on
+ * Exit status: 0 report written; 1 bad arguments (--since further back than a
+ * server keeps windows included) or the report could not be written; 2 a finding named in --fail-on is present; 3 (when no --fail-on
  * finding is) some server could not be read.  See doc/cli.md.
  */
 #include "latdiag.h"
@@ -28,6 +29,7 @@ usage(FILE *out)
 			"\n"
 			"Usage:\n"
 			"  latdiag report [OPTION]...\n"
+			"  latdiag top [OPTION]...        live view of the latest window (latdiag top --help)\n"
 			"  latdiag exporter [OPTION]...   Prometheus metrics (latdiag exporter --help)\n"
 			"\n"
 			"Options:\n"
@@ -38,9 +40,14 @@ usage(FILE *out)
 			"  -o, --output=FILE      write the report to FILE instead of standard output\n"
 			"  -n, --top=N            rows per section and server (1..1000, default 10)\n"
 			"      --fail-on=LIST     exit 2 if any of these findings is present:\n"
-			"                         n_plus_one,seq_scan,index,lock,errors (or all); with\n"
-			"                         postgres_latdiag 1.5 also regression,tail,deep_offset,\n"
+			"                         n_plus_one,seq_scan,index,lock,errors,regression (the\n"
+			"                         Regressions section, over --since) or all; with\n"
+			"                         postgres_latdiag 1.5 also tail,deep_offset,\n"
 			"                         unbounded_read\n"
+			"      --since=TIME       the recent period (30m, 2h, 90s; default 5m): its\n"
+			"                         windows against every kept window before it, with\n"
+			"                         the regressions first; longer than the servers keep\n"
+			"                         windows is an error\n"
 			"      --wide             text: print long texts in full (by default they are\n"
 			"                         cut to the terminal's width, 120 when not a terminal)\n"
 			"  -V, --version          print the version and exit\n"
@@ -132,6 +139,7 @@ judge(Report *r)
 											   f == FIND_INDEX ? SEC_INDEX_CANDIDATES :
 											   f == FIND_ERRORS ? SEC_ERRORS :
 											   f == FIND_LOCK ? SEC_LOCK_WAITS :
+											   f == FIND_REGRESSION ? SEC_REGRESSIONS :
 											   SEC_FINDINGS].message);
 	}
 	r->exit_code = failed ? 2 : unread ? 3 : 0;
@@ -147,6 +155,7 @@ main(int argc, char **argv)
 		{"top", required_argument, NULL, 'n'},
 		{"fail-on", required_argument, NULL, 1},
 		{"wide", no_argument, NULL, 2},
+		{"since", required_argument, NULL, 3},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
@@ -168,6 +177,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "exporter") == 0)
 		return exporter_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "top") == 0)
+		return top_main(argc - 1, argv + 1);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
 	{
 		usage(stdout);
@@ -219,6 +230,11 @@ main(int argc, char **argv)
 			case 2:
 				wide = true;
 				break;
+			case 3:
+				if (!parse_duration(optarg, &report.since) || report.since < 1)
+					bad_usage("--since must be a duration of at least 1s, such as 30m, 2h or 90s, not \"%s\"",
+							  optarg);
+				break;
 			case 'V':
 				printf("latdiag (postgres_latdiag) %s\n", LATDIAG_CLI_VERSION);
 				return 0;
@@ -240,6 +256,10 @@ main(int argc, char **argv)
 		bad_usage("unexpected argument \"%s\"", argv[optind + 1]);
 	if (ndsns == 0)
 		dsns[ndsns++] = "";
+	if (report.since > 0)
+		snprintf(report.recent, sizeof(report.recent), "%.3f seconds", report.since);
+	else
+		snprintf(report.recent, sizeof(report.recent), "5 minutes");
 
 	report.nservers = ndsns;
 	report.servers = xmalloc(sizeof(Server) * ndsns);
@@ -275,6 +295,26 @@ main(int argc, char **argv)
 	strftime(report.generated_at, sizeof(report.generated_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
 	collect_all(&report);
+	{
+		bool		since_bad = false;
+
+		for (i = 0; i < report.nservers; i++)
+			if (report.servers[i].since_error)
+			{
+				fprintf(stderr, "latdiag: %s: %s\n", report.servers[i].label,
+						report.servers[i].since_error);
+				since_bad = true;
+			}
+		if (since_bad)
+		{
+			if (output)
+			{
+				fclose(out);
+				unlink(output);
+			}
+			return 1;
+		}
+	}
 	judge(&report);
 
 	switch (report.format)

@@ -31,9 +31,42 @@ sort_column(SectionId id)
 			return "errors";
 		case SEC_FINDINGS:
 			return "est_ms_per_hour";
+		case SEC_REGRESSIONS:
+		case SEC_WINDOW_COMPARE:
+			return "factor";
 		default:
 			return NULL;
 	}
+}
+
+/*
+ * The order sections are printed in: the regressions first whenever some
+ * server has any, else last; with --since the recent windows against the
+ * baseline next; the others in their SectionId order.  The renderers print
+ * the timeline just before SEC_WINDOW_COMPARE.
+ */
+void
+section_order(const Report *r, int order[NUM_SECTIONS])
+{
+	int			s,
+				i,
+				n = 0;
+	bool		any = false;
+
+	for (s = 0; s < r->nservers; s++)
+		if (r->servers[s].sections[SEC_REGRESSIONS].table &&
+			r->servers[s].sections[SEC_REGRESSIONS].table->nrows > 0)
+			any = true;
+	if (any)
+		order[n++] = SEC_REGRESSIONS;
+	/* --since asks about the recent windows: they come next */
+	if (r->since > 0)
+		order[n++] = SEC_WINDOW_COMPARE;
+	for (i = 0; i < NUM_SECTIONS; i++)
+		if (i != SEC_REGRESSIONS && (i != SEC_WINDOW_COMPARE || r->since <= 0))
+			order[n++] = i;
+	if (!any)
+		order[n++] = SEC_REGRESSIONS;
 }
 
 /* Index of a column by name, or -1. */

@@ -272,7 +272,7 @@ static const char *const css =
 "td.q{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;min-width:260px;max-width:640px;word-break:break-word}"
 ".null{color:#aaa}.note{color:#8a6d3b;margin:4px 0}.err{color:#b00}"
 ".findings li.bad{color:#b00;font-weight:bold}.findings li.na{color:#888}"
-".charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px;width:560px}"
+".charts{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0;background:#fff;border:1px solid #ddd;padding:8px;width:560px}figure.wide{width:720px}"
 "figcaption{font-size:12px;margin-bottom:4px;word-break:break-word}"
 "figcaption code,pre{font-family:ui-monospace,Menlo,Consolas,monospace}"
 "pre{background:#fff;border:1px solid #ddd;padding:8px;overflow-x:auto;font-size:12px}"
@@ -304,16 +304,20 @@ html_notes(FILE *out, const Report *r, SectionId id)
 	}
 }
 
+static void html_histograms(FILE *out, const Report *r);
+static void html_section(FILE *out, const Report *r, SectionId i);
+
 /* The whole report as an HTML page. */
 void
 render_html(FILE *out, const Report *r)
 {
 	bool		fleet = r->nservers > 1;
 	int			i,
+				k,
 				s,
 				row,
-				nok = 0,
-				ncharts = 0;
+				nok = 0;
+	int			order[NUM_SECTIONS];
 	Table	   *t;
 
 	for (s = 0; s < r->nservers; s++)
@@ -329,11 +333,19 @@ render_html(FILE *out, const Report *r)
 	fprintf(out, " &middot; %d server%s (%d read) &middot; top %d &middot; latdiag %s</p>\n",
 			r->nservers, r->nservers == 1 ? "" : "s", nok, r->top, LATDIAG_CLI_VERSION);
 
-	fputs("<nav><a href=\"#servers\">servers</a><a href=\"#findings\">findings</a>"
-		  "<a href=\"#histograms\">histograms</a>", out);
-	for (i = 0; i < NUM_SECTIONS; i++)
-		if (i != SEC_FINDINGS)
-			fprintf(out, "<a href=\"#%s\">%s</a>", section_defs[i].key, section_defs[i].key);
+	section_order(r, order);
+	fputs("<nav><a href=\"#servers\">servers</a><a href=\"#findings\">findings</a>", out);
+	for (k = 0; k < NUM_SECTIONS; k++)
+	{
+		i = order[k];
+		if (i == SEC_PLAN_CHANGES)
+			fputs("<a href=\"#histograms\">histograms</a>", out);
+		if (i == SEC_WINDOW_COMPARE)
+			fputs("<a href=\"#timeline\">timeline</a>", out);
+		if (i == SEC_FINDINGS)
+			continue;			/* the #findings link above */
+		fprintf(out, "<a href=\"#%s\">%s</a>", section_defs[i].key, section_defs[i].key);
+	}
 	fputs("</nav>\n", out);
 
 	/* servers */
@@ -381,7 +393,7 @@ render_html(FILE *out, const Report *r)
 		{
 			char	  **v = t->vals[row];
 			static const char *const fields[4] = {"evidence", "fix", "detail_view", "query"};
-			int			k;
+			int			f;
 
 			fputs("<li><b>", out);
 			esc(out, v[table_col(t, "severity")]);
@@ -397,19 +409,19 @@ render_html(FILE *out, const Report *r)
 				esc(out, v[table_col(t, "server")]);
 			}
 			fputs("<dl>", out);
-			for (k = 0; k < 4; k++)
+			for (f = 0; f < 4; f++)
 			{
-				int			c = table_col(t, fields[k]);
+				int			c = table_col(t, fields[f]);
 
 				if (c < 0 || v[c] == NULL)
 					continue;
-				fprintf(out, "<dt>%s</dt><dd>%s", k == 2 ? "detail" : fields[k],
-						k == 1 || k == 3 ? "<code>" : "");
-				if (k == 3)
+				fprintf(out, "<dt>%s</dt><dd>%s", f == 2 ? "detail" : fields[f],
+						f == 1 || f == 3 ? "<code>" : "");
+				if (f == 3)
 					esc_cut(out, v[c], 300);
 				else
 					esc(out, v[c]);
-				fprintf(out, "%s</dd>", k == 1 || k == 3 ? "</code>" : "");
+				fprintf(out, "%s</dd>", f == 1 || f == 3 ? "</code>" : "");
 			}
 			fputs("</dl></li>\n", out);
 		}
@@ -429,7 +441,44 @@ render_html(FILE *out, const Report *r)
 	}
 	fputs("</ul></section>\n", out);
 
-	/* histograms */
+	for (k = 0; k < NUM_SECTIONS; k++)
+	{
+		i = order[k];
+		if (i == SEC_PLAN_CHANGES)
+			html_histograms(out, r);
+		if (i == SEC_WINDOW_COMPARE)
+			render_timeline_html(out, r);
+		if (i == SEC_FINDINGS)
+			continue;			/* under "Findings" */
+		html_section(out, r, (SectionId) i);
+	}
+
+	for (s = 0; s < r->nservers; s++)
+	{
+		if (r->servers[s].index_report == NULL)
+			continue;
+		fputs("<section class=\"index-report\"><h2>Index report (latdiag_index_report)", out);
+		if (fleet)
+		{
+			fputs(": ", out);
+			esc(out, r->servers[s].label);
+		}
+		fputs("</h2>\n<pre>", out);
+		esc(out, r->servers[s].index_report);
+		fputs("</pre></section>\n", out);
+	}
+	fputs("</body>\n</html>\n", out);
+}
+
+/* The latency histograms of the top queries. */
+static void
+html_histograms(FILE *out, const Report *r)
+{
+	bool		fleet = r->nservers > 1;
+	int			s,
+				i,
+				ncharts = 0;
+
 	fputs("<section id=\"histograms\"><h2>Latency histograms of the top queries</h2>\n"
 		  "<p class=\"meta\">Execution time on a log scale; bar heights (executions per bucket) on a log scale too, so the tail shows; dashed lines mark p50, p95 and p99.</p>\n"
 		  "<div class=\"charts\">\n", out);
@@ -466,69 +515,56 @@ render_html(FILE *out, const Report *r)
 	if (ncharts == 0)
 		fputs("<p>no histogram (no top query)</p>\n", out);
 	fputs("</div></section>\n", out);
+}
 
-	/* sections */
-	for (i = 0; i < NUM_SECTIONS; i++)
+/* One section as a table (the snapshots as plans). */
+static void
+html_section(FILE *out, const Report *r, SectionId i)
+{
+	bool		fleet = r->nservers > 1;
+	int			row;
+	Table	   *t;
+
+	fprintf(out, "<section id=\"%s\"><h2>", section_defs[i].key);
+	esc(out, section_defs[i].title);
+	fputs("</h2>\n", out);
+	html_notes(out, r, (SectionId) i);
+	t = merged_section(r, (SectionId) i, fleet);
+	if (t->nrows == 0)
+		fputs("<p>none</p>\n", out);
+	else if (i == SEC_SNAPSHOTS)
 	{
-		if (i == SEC_FINDINGS)
-			continue;			/* under "Findings" */
-		fprintf(out, "<section id=\"%s\"><h2>", section_defs[i].key);
-		esc(out, section_defs[i].title);
-		fputs("</h2>\n", out);
-		html_notes(out, r, (SectionId) i);
-		t = merged_section(r, (SectionId) i, fleet);
-		if (t->nrows == 0)
-			fputs("<p>none</p>\n", out);
-		else if (i == SEC_SNAPSHOTS)
-		{
-			int			cq = table_col(t, "queryid"),
-						cs = table_col(t, "server"),
-						ce = table_col(t, "exec_ms"),
-						ct = table_col(t, "captured_at"),
-						cx = table_col(t, "query"),
-						cp = table_col(t, "plan");
+		int			cq = table_col(t, "queryid"),
+					cs = table_col(t, "server"),
+					ce = table_col(t, "exec_ms"),
+					ct = table_col(t, "captured_at"),
+					cx = table_col(t, "query"),
+					cp = table_col(t, "plan");
 
-			for (row = 0; row < t->nrows; row++)
+		for (row = 0; row < t->nrows; row++)
+		{
+			char	  **v = t->vals[row];
+
+			fputs("<details><summary>queryid ", out);
+			esc(out, cq >= 0 ? v[cq] : NULL);
+			if (cs >= 0)
 			{
-				char	  **v = t->vals[row];
-
-				fputs("<details><summary>queryid ", out);
-				esc(out, cq >= 0 ? v[cq] : NULL);
-				if (cs >= 0)
-				{
-					fputs(" on ", out);
-					esc(out, v[cs]);
-				}
-				fputs(", <b>", out);
-				esc(out, ce >= 0 ? v[ce] : NULL);
-				fputs(" ms</b>, captured ", out);
-				esc(out, ct >= 0 ? v[ct] : NULL);
-				fputs(": <code>", out);
-				esc_cut(out, cx >= 0 ? v[cx] : NULL, 200);
-				fputs("</code></summary>\n<pre>", out);
-				esc(out, cp >= 0 ? v[cp] : NULL);
-				fputs("</pre></details>\n", out);
+				fputs(" on ", out);
+				esc(out, v[cs]);
 			}
+			fputs(", <b>", out);
+			esc(out, ce >= 0 ? v[ce] : NULL);
+			fputs(" ms</b>, captured ", out);
+			esc(out, ct >= 0 ? v[ct] : NULL);
+			fputs(": <code>", out);
+			esc_cut(out, cx >= 0 ? v[cx] : NULL, 200);
+			fputs("</code></summary>\n<pre>", out);
+			esc(out, cp >= 0 ? v[cp] : NULL);
+			fputs("</pre></details>\n", out);
 		}
-		else
-			html_table(out, t);
-		free_table(t);
-		fputs("</section>\n", out);
 	}
-
-	for (s = 0; s < r->nservers; s++)
-	{
-		if (r->servers[s].index_report == NULL)
-			continue;
-		fputs("<section class=\"index-report\"><h2>Index report (latdiag_index_report)", out);
-		if (fleet)
-		{
-			fputs(": ", out);
-			esc(out, r->servers[s].label);
-		}
-		fputs("</h2>\n<pre>", out);
-		esc(out, r->servers[s].index_report);
-		fputs("</pre></section>\n", out);
-	}
-	fputs("</body>\n</html>\n", out);
+	else
+		html_table(out, t);
+	free_table(t);
+	fputs("</section>\n", out);
 }

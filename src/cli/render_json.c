@@ -156,14 +156,22 @@ void
 render_json(FILE *out, const Report *r)
 {
 	int			i,
+				k,
 				s,
 				row,
 				b,
 				n;
+	int			order[NUM_SECTIONS];
 
 	fprintf(out, "{\n  \"format_version\": %d,\n  \"generator\": \"latdiag %s\",\n",
 			LATDIAG_JSON_VERSION, LATDIAG_CLI_VERSION);
 	fprintf(out, "  \"generated_at\": \"%s\",\n  \"top\": %d,\n", r->generated_at, r->top);
+	fputs("  \"since_seconds\": ", out);
+	if (r->since > 0)
+		fprintf(out, "%.6g", r->since);
+	else
+		fputs("null", out);
+	fputs(",\n", out);
 	fputs("  \"fail_on\": [", out);
 	for (i = 0, n = 0; i < NUM_FINDINGS; i++)
 		if (r->fail_on[i])
@@ -219,11 +227,14 @@ render_json(FILE *out, const Report *r)
 
 	/* sections */
 	fputs("  \"sections\": {", out);
-	for (i = 0; i < NUM_SECTIONS; i++)
+	section_order(r, order);
+	for (k = 0; k < NUM_SECTIONS; k++)
 	{
-		Table	   *t = merged_section(r, (SectionId) i, true);
+		Table	   *t;
 
-		fprintf(out, "%s\n    \"%s\": {\n      \"title\": ", i ? "," : "", section_defs[i].key);
+		i = order[k];
+		t = merged_section(r, (SectionId) i, true);
+		fprintf(out, "%s\n    \"%s\": {\n      \"title\": ", k ? "," : "", section_defs[i].key);
 		json_str(out, section_defs[i].title);
 		fputs(",\n      \"source\": ", out);
 		json_str(out, section_defs[i].object);
@@ -237,6 +248,8 @@ render_json(FILE *out, const Report *r)
 		free_table(t);
 	}
 	fputs("\n  },\n", out);
+
+	render_timeline_json(out, r);
 
 	/* histograms */
 	fputs("  \"histograms\": [", out);

@@ -571,8 +571,10 @@ render_text(FILE *out, const Report *r, bool markdown)
 	char	   *title;
 	Table	   *t;
 	int			i,
+				k,
 				s,
 				nok = 0;
+	int			order[NUM_SECTIONS];
 	bool		any_fail = false;
 
 	line_width = r->width;
@@ -584,6 +586,14 @@ render_text(FILE *out, const Report *r, bool markdown)
 					r->generated_at, r->nservers, r->nservers == 1 ? "" : "s", nok, r->top);
 	heading(out, markdown, 1, title);
 	free(title);
+	if (r->since > 0)
+	{
+		char	   *d = format_duration(r->since);
+
+		fprintf(out, "%sRecent period: the last %s, against every kept window before it.\n",
+				markdown ? "\n" : "", d);
+		free(d);
+	}
 
 	heading(out, markdown, 2, "Servers");
 	t = servers_table(r);
@@ -611,10 +621,37 @@ render_text(FILE *out, const Report *r, bool markdown)
 		fprintf(out, "%s\n%s--fail-on: failing (exit status 2)\n", markdown ? "" : "",
 				markdown ? "" : "  ");
 
-	for (i = 0; i < NUM_SECTIONS; i++)
+	section_order(r, order);
+	for (k = 0; k < NUM_SECTIONS; k++)
 	{
+		i = order[k];
 		if (i == SEC_FINDINGS)
 			continue;			/* printed under "Findings" */
+		if (i == SEC_WINDOW_COMPARE && nok > 0)
+		{
+			char	   *d = format_duration(r->since > 0 ? r->since : 300);
+			char	   *h = xprintf("Time windows of the whole server, the last %s (UTC)", d);
+
+			heading(out, markdown, 2, h);
+			free(h);
+			free(d);
+			for (s = 0; s < r->nservers; s++)
+				if (r->servers[s].status == SRV_OK && r->servers[s].timeline_message)
+				{
+					if (markdown)
+						fputs("_", out);
+					else
+						fputs("  ", out);
+					if (fleet)
+						fprintf(out, "%s: ", r->servers[s].label);
+					fputs(r->servers[s].timeline_message, out);
+					fputs(markdown ? "_\n\n" : "\n", out);
+				}
+			t = timeline_table(r);
+			if (t->nrows > 0)
+				print_table(out, t, markdown);
+			free_table(t);
+		}
 		heading(out, markdown, 2, section_defs[i].title);
 		if (nok == 0)
 		{

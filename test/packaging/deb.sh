@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the Debian package postgresql-NN-latdiag from this tree, install it,
-# check it in a throwaway cluster, and take everything away again.
+# Build the Debian packages postgresql-NN-latdiag and postgres-latdiag-common
+# (/usr/bin/latdiag) from this tree, install them, check them in a throwaway
+# cluster, and take everything away again.
 #
 #   bash test/packaging/deb.sh [MAJOR]        # MAJOR defaults to 15
 #
@@ -19,8 +20,9 @@
 #   4. A cluster MAJOR/latdiagpkg (port 54399, or the next free one) is
 #      created with shared_preload_libraries = 'postgres_latdiag' and started;
 #      as postgres: CREATE EXTENSION, SELECT 1, latdiag_queries has rows, the
-#      packaged latdiag program answers --version and reports on the cluster;
-#      debian/tests/smoke (the autopkgtest) runs too.
+#      packaged latdiag program answers --version and reports on the cluster,
+#      also as /usr/bin/latdiag (the wrapper on PATH, owned by
+#      postgres-latdiag-common); debian/tests/smoke (the autopkgtest) runs too.
 #   5. Always, also on failure or interrupt: the cluster is stopped and
 #      dropped, the package purged, the backed-up files restored (and checked
 #      against their checksums), the temporary directory removed (kept when
@@ -35,6 +37,7 @@ set -uo pipefail
 PGV=${1:-15}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PKG=postgresql-$PGV-latdiag
+COMMON=postgres-latdiag-common
 CLUSTER=latdiagpkg
 FIRST_PORT=${LATDIAG_DEB_PORT:-54399}
 SOCKDIR=/var/run/postgresql
@@ -72,18 +75,20 @@ cleanup() {
 	fi
 
 	if [ "$INSTALLED" -eq 1 ]; then
-		log "purging $PKG"
-		if dpkg --purge "$PKG" >"$WORK/purge.log" 2>&1; then
-			log "the package was installed for $(($(date +%s) - INSTALLED_AT)) s"
+		log "purging $PKG $COMMON"
+		if dpkg --purge "$PKG" "$COMMON" >"$WORK/purge.log" 2>&1; then
+			log "the packages were installed for $(($(date +%s) - INSTALLED_AT)) s"
 		else
 			cat "$WORK/purge.log"
-			problems+=("dpkg --purge $PKG failed")
+			problems+=("dpkg --purge $PKG $COMMON failed")
 		fi
 	fi
-	if dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -qv '^not-installed$'; then
-		# Only reached if the package was ours (step 0 refuses to start otherwise).
-		problems+=("$PKG is still known to dpkg")
-	fi
+	for p in "$PKG" "$COMMON"; do
+		if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
+			# Only reached if the package was ours (step 0 refuses to start otherwise).
+			problems+=("$p is still known to dpkg")
+		fi
+	done
 
 	if [ -n "$BACKUP" ] && [ -s "$BACKUP.list" ]; then
 		log "restoring $(wc -l <"$BACKUP.list") file(s) that were there before"
@@ -121,12 +126,14 @@ trap 'fail "interrupted during $PHASE"' INT TERM
 # ------------------------------------------------------------------ 0. checks
 [ "$(id -u)" -eq 0 ] || fail "run as root"
 [[ "$PGV" =~ ^[0-9]+$ ]] || fail "bad PostgreSQL major \"$PGV\""
-if dpkg-query -W -f='${db:Status-Status}' "$PKG" 2>/dev/null | grep -qv '^not-installed$'; then
-	FAILED="$PKG is already installed; remove it first (this script removes what it installs)"
-	trap - EXIT
-	echo "deb: FAILED $FAILED"
-	exit 1
-fi
+for p in "$PKG" "$COMMON"; do
+	if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv '^not-installed$'; then
+		FAILED="$p is already installed; remove it first (this script removes what it installs)"
+		trap - EXIT
+		echo "deb: FAILED $FAILED"
+		exit 1
+	fi
+done
 
 # --------------------------------------------------------------- 1. packages
 PHASE=packages
@@ -201,19 +208,26 @@ debs=("$WORK/${PKG}"_*.deb)
 [ -f "${debs[0]}" ] || fail "no ${PKG}_*.deb was built (see $WORK/build.log)"
 [ ${#debs[@]} -eq 1 ] || fail "more than one ${PKG}_*.deb: ${debs[*]}"
 DEB=${debs[0]}
-log "built $(basename "$DEB")"
+commons=("$WORK/${COMMON}"_*_all.deb)
+[ -f "${commons[0]}" ] || fail "no ${COMMON}_*_all.deb was built (see $WORK/build.log)"
+[ ${#commons[@]} -eq 1 ] || fail "more than one ${COMMON}_*.deb: ${commons[*]}"
+COMMON_DEB=${commons[0]}
+log "built $(basename "$DEB") $(basename "$COMMON_DEB")"
 
 # Everything the package would overwrite (and dpkg --purge would delete):
 # save what is on disk now.
 PHASE=backup
 BACKUP=$WORK/backup
 mkdir "$BACKUP"
-dpkg-deb --fsys-tarfile "$DEB" | tar -tf - | sed -e 's|^\./|/|' -e '/\/$/d' >"$WORK/contents" ||
-	fail "cannot list $DEB"
+{ dpkg-deb --fsys-tarfile "$DEB" | tar -tf - && dpkg-deb --fsys-tarfile "$COMMON_DEB" | tar -tf -; } |
+	sed -e 's|^\./|/|' -e '/\/$/d' >"$WORK/contents" ||
+	fail "cannot list $DEB and $COMMON_DEB"
 grep -q "^/usr/lib/postgresql/$PGV/bin/latdiag$" "$WORK/contents" ||
 	fail "the package does not ship /usr/lib/postgresql/$PGV/bin/latdiag"
 grep -q "^/usr/lib/postgresql/$PGV/lib/postgres_latdiag.so$" "$WORK/contents" ||
 	fail "the package does not ship postgres_latdiag.so"
+dpkg-deb --fsys-tarfile "$COMMON_DEB" | tar -tvf - | grep -Eq '^-rwxr-xr-x .* \./usr/bin/latdiag$' ||
+	fail "$COMMON does not ship an executable /usr/bin/latdiag"
 : >"$BACKUP.list"
 while IFS= read -r f; do
 	if [ -e "$f" ] || [ -L "$f" ]; then
@@ -231,13 +245,15 @@ fi
 PHASE=install
 INSTALLED=1
 INSTALLED_AT=$(date +%s)
-log "dpkg -i $(basename "$DEB")"
-dpkg -i "$DEB" >"$WORK/dpkg.log" 2>&1 || {
+log "dpkg -i $(basename "$COMMON_DEB") $(basename "$DEB")"
+dpkg -i "$COMMON_DEB" "$DEB" >"$WORK/dpkg.log" 2>&1 || {
 	cat "$WORK/dpkg.log"
 	fail "dpkg -i failed"
 }
 owner=$(dpkg -S "/usr/lib/postgresql/$PGV/bin/latdiag" 2>/dev/null | cut -d: -f1)
 [ "$owner" = "$PKG" ] || fail "/usr/lib/postgresql/$PGV/bin/latdiag is not owned by $PKG"
+owner=$(dpkg -S /usr/bin/latdiag 2>/dev/null | cut -d: -f1)
+[ "$owner" = "$COMMON" ] || fail "/usr/bin/latdiag is not owned by $COMMON"
 
 # ------------------------------------------------------------------ 4. check
 PHASE=cluster
@@ -286,6 +302,18 @@ grep -Eq '"status" *: *"ok"' "$WORK/report.json" &&
 	grep -Eq "\"extension_version\" *: *\"$ext_version\"" "$WORK/report.json" ||
 	fail "latdiag report did not read the cluster: $(head -c 300 "$WORK/report.json")"
 log "latdiag report --format json read the cluster"
+
+# On PATH: /usr/bin/latdiag runs the newest major's latdiag (this package's,
+# unless a newer major has one), and reads the cluster.
+ver=$(runuser -u postgres -- env PATH=/usr/bin:/bin latdiag --version 2>&1) ||
+	fail "latdiag on PATH (/usr/bin/latdiag) failed: $ver"
+[[ "$ver" == "latdiag (postgres_latdiag) "* ]] || fail "/usr/bin/latdiag --version said: $ver"
+runuser -u postgres -- env PATH=/usr/bin:/bin latdiag report --format json \
+	--dsn "host=$SOCKDIR port=$port dbname=postgres" >"$WORK/report2.json" 2>"$WORK/report2.err" ||
+	fail "latdiag report via /usr/bin/latdiag failed: $(tail -n 3 "$WORK/report2.err" | tr '\n' ' ')"
+grep -Eq '"status" *: *"ok"' "$WORK/report2.json" ||
+	fail "latdiag report via /usr/bin/latdiag did not read the cluster"
+log "latdiag on PATH (/usr/bin/latdiag): $ver, read the cluster"
 
 log "debian/tests/smoke (the autopkgtest)"
 (cd "$WORK/src" && debian/tests/smoke) >"$WORK/smoke.log" 2>&1 || {

@@ -193,12 +193,12 @@ my $j = eval { decode_json($out) };
 ok($j, 'json: parses') or diag("$@\n" . substr($out, 0, 2000));
 $j ||= {};
 is_deeply([ sort keys %$j ],
-	[ sort qw(format_version generator generated_at top fail_on exit_code findings servers sections histograms) ],
+	[ sort qw(format_version generator generated_at top since_seconds fail_on exit_code findings servers sections timeline histograms) ],
 	'json: top-level keys');
 is($j->{format_version}, 1, 'json: format_version 1');
 is($j->{top}, 5, 'json: top');
 is_deeply([ sort keys %{ $j->{sections} } ],
-	[ sort qw(top_p99 top_total sources plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions ranked_findings) ],
+	[ sort qw(top_p99 top_total sources plan_changes seq_scans n_plus_one lock_waits lock_tree index_candidates snapshots errors slow_executions ranked_findings regressions window_compare) ],
 	'json: every section');
 is_deeply([ sort keys %{ $j->{findings} } ],
 	[ sort qw(n_plus_one seq_scan index lock errors regression tail deep_offset unbounded_read) ],

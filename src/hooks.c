@@ -36,6 +36,7 @@
 #include "normalize.h"
 #include "nplusone.h"
 #include "plans.h"
+#include "samples.h"
 #include "scans.h"
 #include "slowexec.h"
 #include "snapshots.h"
@@ -128,6 +129,7 @@ latdiag_shmem_request(void)
 		prev_shmem_request_hook();
 	store_shmem_request();
 	plans_shmem_request();
+	samples_shmem_request();
 	snapshots_shmem_request();
 	scans_shmem_request();
 	nplusone_shmem_request();
@@ -144,6 +146,7 @@ latdiag_shmem_startup(void)
 		prev_shmem_startup_hook();
 	store_shmem_startup();
 	plans_shmem_startup();
+	samples_shmem_startup();
 	snapshots_shmem_startup();
 	scans_shmem_startup();
 	nplusone_shmem_startup();
@@ -413,6 +416,11 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
 			if (snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration))
 				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
+			/* parameter values for index advice: slow or sampled seq scans only */
+			if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
+				(nscans > 0 && queryDesc->planstate != NULL &&
+				 queryDesc->planstate->instrument != NULL))
+				samples_capture(queryDesc, queryid, smp.ms);
 		}
 	}
 

@@ -213,6 +213,7 @@ typedef struct Stmt
 	char	   *text;
 	bool		truncated;
 	bool		seqscan;		/* the seq-scan store saw it */
+	bool		sampled;		/* actual values were kept (samples.c) */
 	bool		failed;
 	Query	   *query;			/* analysed, rewritten; kept for re-planning */
 	double		cost_before;
@@ -2004,6 +2005,26 @@ collect_statements(Advisor *adv)
 		ent->st->rows += r->c.rows;
 		ent->st->truncated |= r->truncated;
 	}
+	/* statements with actual values: slow, or sampled seq scans */
+	{
+		int			nsamples;
+		SampleRow  *sr = samples_read(MyDatabaseId, &nsamples);
+
+		for (int i = 0; i < nsamples; i++)
+		{
+			Key			k;
+
+			memset(&k, 0, sizeof(k));
+			k.userid = sr[i].userid;
+			k.queryid = sr[i].queryid;
+			ent = hash_search(map, &k, HASH_FIND, NULL);
+			if (ent)
+			{
+				ent->st->sampled = true;
+				ent->st->sample = sr[i];
+			}
+		}
+	}
 	scans = scans_read(&nscans);
 	for (int i = 0; i < nscans; i++)
 	{
@@ -2031,7 +2052,7 @@ collect_statements(Advisor *adv)
 		Stmt	   *st = ent->st;
 		bool		is_update;
 
-		if (!st->seqscan && !text_interesting(st->text, &is_update))
+		if (!st->seqscan && !st->sampled && !text_interesting(st->text, &is_update))
 			continue;
 		adv->n_considered++;
 		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(st->userid)) ||
@@ -2040,7 +2061,7 @@ collect_statements(Advisor *adv)
 			adv->n_not_permitted++;
 			continue;
 		}
-		if (samples_lookup(st->userid, MyDatabaseId, st->queryid, &st->sample))
+		if (st->sampled)
 			st->vals = samples_align(st->text, &st->sample, &st->nvals);
 		adv->stmts = lappend(adv->stmts, st);
 	}

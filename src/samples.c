@@ -508,30 +508,34 @@ row_from_copy(const SampleCopy *c, SampleRow *r)
 	return true;
 }
 
-static bool
-key_matches(const void *key, void *arg)
+/* Every kept sample of database dbid (InvalidOid: all). */
+SampleRow *
+samples_read(Oid dbid, int *nrows)
 {
-	return memcmp(key, arg, sizeof(SampleKey)) == 0;
-}
-
-/* The kept sample of one statement; false if none. */
-bool
-samples_lookup(Oid userid, Oid dbid, uint64 queryid, SampleRow *out)
-{
-	SampleKey	key;
 	void	   *rows;
 	int			n;
+	int			kept = 0;
+	SampleRow  *out;
 
+	*nrows = 0;
 	if (samples == NULL)
-		return false;
-	memset(&key, 0, sizeof(key));
-	key.userid = userid;
-	key.dbid = dbid;
-	key.queryid = queryid;
-	n = table_read_match(samples, sizeof(SampleCopy), false, key_matches, &key,
-						 emit_copy, NULL, &rows);
-	return n == 1 && row_from_copy((SampleCopy *) rows, out);
+		return NULL;
+	n = table_read(samples, sizeof(SampleCopy), false, emit_copy, NULL, &rows);
+	out = palloc(sizeof(SampleRow) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		SampleCopy *c = &((SampleCopy *) rows)[i];
+
+		if (OidIsValid(dbid) && c->key.dbid != dbid)
+			continue;
+		if (row_from_copy(c, &out[kept]))
+			kept++;
+	}
+	pfree(rows);
+	*nrows = kept;
+	return out;
 }
+
 
 /*
  * Match the normalized text with the kept sample's text, token by token:

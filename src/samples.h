@@ -53,7 +53,7 @@ extern Size samples_shmem_size(void);
 extern void samples_capture(QueryDesc *queryDesc, uint64 queryid, double ms);
 
 /* readers */
-extern bool samples_lookup(Oid userid, Oid dbid, uint64 queryid, SampleRow *out);
+extern SampleRow *samples_read(Oid dbid, int *nrows);
 extern SampleValue *samples_align(const char *normalized, const SampleRow *r,
 								  int *nvalues);
 extern void samples_info(int64 *entries, int64 *evictions);

@@ -272,7 +272,7 @@ build_sample(const char *stmt, int len, ParamListInfo params, char *buf,
 		bool		isnull = true;
 
 		if (params->paramFetch != NULL)
-			prm = params->paramFetch(params, i + 1, false, &workspace);
+			prm = params->paramFetch(params, i + 1, true, &workspace);
 		else
 			prm = &params->params[i];
 		if (prm != NULL)

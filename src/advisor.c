@@ -281,6 +281,7 @@ typedef struct Advisor
 } Advisor;
 
 static void flatten_and(Node *qual, List **out);
+static SampleValue *align_sample(Advisor *adv, Stmt *st);
 static char *rel_qualified_name(Oid relid);
 
 bool		advisor_whatif_active = false;
@@ -2061,11 +2062,40 @@ collect_statements(Advisor *adv)
 			adv->n_not_permitted++;
 			continue;
 		}
-		if (st->sampled)
-			st->vals = samples_align(st->text, &st->sample, &st->nvals);
+		if (st->sampled && !st->truncated)
+			st->vals = align_sample(adv, st);
 		adv->stmts = lappend(adv->stmts, st);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The sample's value of each $n of st's text (samples_align), or NULL.  The
+ * lexer raises an error only on malformed text; such a sample is ignored.
+ */
+static SampleValue *
+align_sample(Advisor *adv, Stmt *st)
+{
+	MemoryContext old = CurrentMemoryContext;
+	SampleValue *volatile vals = NULL;
+
+	PG_TRY();
+	{
+		vals = samples_align(st->text, &st->sample, &st->nvals);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->elevel > ERROR)
+			PG_RE_THROW();
+		FlushErrorState();
+		vals = NULL;
+	}
+	PG_END_TRY();
+	return vals;
 }
 
 /* Order statements by queryid, so that results do not depend on hashing. */

@@ -25,8 +25,8 @@
  * sampled; a bound value longer than SAMPLE_VALUE_MAX, or of a type whose
  * output function is not built in, is kept as unknown.
  *
- * One bounded shared table (table.c), latdiag.max_param_samples entries, not
- * saved across restarts.  Texts and values are shown only to readers with
+ * One bounded shared table (table.c), latdiag.max_param_samples entries,
+ * saved across restarts like the other stores (latdiag.save).  Texts and values are shown only to readers with
  * pg_read_all_stats (or the statement's own role).
  */
 #include "postgres.h"
@@ -41,6 +41,7 @@
 #include "miscadmin.h"
 #include "nodes/params.h"
 #include "parser/scanner.h"
+#include "pgstat.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -99,9 +100,9 @@ samples_table_def(void)
 	samples_def.data_size = sizeof(SampleData);
 	samples_def.max_entries = Max(latdiag_max_param_samples, 1);
 	samples_def.max_text = 0;
-	samples_def.file = NULL;
+	samples_def.file = PGSTAT_STAT_PERMANENT_DIRECTORY "/latdiag_param_samples.stat";
 	samples_def.file_version = 1;
-	samples_def.save = NULL;
+	samples_def.save = &latdiag_save;
 	return &samples_def;
 }
 

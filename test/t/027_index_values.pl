@@ -6,7 +6,8 @@
 # fires for the value used in most calls and not for a value used once; a
 # computed comparison value in a DELETE gets its index; a parameter bound as
 # numeric against a bigint column and an OR across columns are notices with
-# their fix; every suggested CREATE INDEX runs and the planner then uses it.
+# their fix; the samples survive a clean restart; every suggested CREATE
+# INDEX runs and the planner then uses it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -92,6 +93,15 @@ SELECT count(*) FILTER (WHERE kind = 'candidate' AND index_def LIKE '% WHERE (st
        count(*) FILTER (WHERE kind = 'not_indexable' AND reason LIKE '%OR across%')
   FROM a});
 is($counts, '1 0 1 1 1', 'fires: partial 1 (and 0 for the rare value), computed 1, mismatch 1, OR 1');
+
+# the values survive a clean restart, and so does the advice built on them
+my $samples_before = $node->safe_psql('postgres',
+	'SELECT count(*), sum(captures) FROM latdiag_param_samples');
+$node->restart;
+is($node->safe_psql('postgres', 'SELECT count(*), sum(captures) FROM latdiag_param_samples'),
+	$samples_before, 'the samples are kept across a clean restart');
+like($node->safe_psql('postgres', q{SELECT string_agg(index_def, E'\n') FROM latdiag_index_candidates}),
+	qr/\Q(status) WHERE (status = 'pending'::text)\E/, 'the partial index is still advised after it');
 
 # every suggested index runs, and the planner uses it
 foreach my $def (split /\n/, $node->safe_psql('postgres',

@@ -25,7 +25,8 @@ OBJS = \
 	src/views.o \
 	src/advisor.o \
 	src/reports.o \
-	src/windows.o
+	src/windows.o \
+	src/samples.o
 
 EXTENSION = postgres_latdiag
 DATA = $(wildcard sql/postgres_latdiag--*.sql)
@@ -35,7 +36,7 @@ PGFILEDESC = "postgres_latdiag - why is the database slow"
 REGRESS = latdiag_setup latdiag_queries latdiag_histogram latdiag_info \
 	latdiag_reset latdiag_nested latdiag_privileges latdiag_guc \
 	latdiag_plans latdiag_snapshots latdiag_seq_scans latdiag_n_plus_one \
-	latdiag_lock_waits latdiag_errors latdiag_slow_executions latdiag_query_sources latdiag_index_advisor latdiag_windows latdiag_findings latdiag_bad_input \
+	latdiag_lock_waits latdiag_errors latdiag_slow_executions latdiag_query_sources latdiag_index_advisor latdiag_index_shapes latdiag_windows latdiag_findings latdiag_bad_input \
 	latdiag_upgrade
 REGRESS_OPTS = --temp-config=$(srcdir)/test/latdiag.conf --temp-instance=./tmp_check
 

@@ -1,6 +1,8 @@
 -- latdiag_index_candidates and latdiag_index_report: missing indexes,
 -- validated by what-if planning with hypothetical indexes.
 SET latdiag.snapshot_sample_rate = 0;
+-- no parameter samples: every candidate is judged on the generic plan
+SET latdiag.slow_execution_min_duration = -1;
 CREATE TABLE ia_orders (id int PRIMARY KEY, user_id int, a int, b int,
   status text, created_at timestamptz, pad text);
 INSERT INTO ia_orders SELECT g, g % 20000, g % 100, g % 97, 'new',

@@ -62,6 +62,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/params.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
@@ -69,6 +70,7 @@
 #include "optimizer/planner.h"
 #include "parser/analyze.h"
 #include "parser/parse_param.h"
+#include "parser/parse_type.h"
 #include "parser/parsetree.h"
 #include "pgstat.h"
 #include "rewrite/rewriteHandler.h"
@@ -83,10 +85,12 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
+#include "utils/datum.h"
 
 #include "advisor.h"
 #include "compat.h"
 #include "guc.h"
+#include "samples.h"
 #include "scans.h"
 #include "store.h"
 
@@ -105,6 +109,20 @@ PG_FUNCTION_INFO_V1(latdiag_index_advice);
  */
 #define MULTICOLUMN_MARGIN	0.1
 
+/*
+ * Partial indexes.  An equality (or IS NULL) becomes the predicate of a
+ * partial index when its column is of low cardinality (at most
+ * PARTIAL_MAX_DISTINCT distinct values), the value is selective (at most
+ * latdiag.seq_scan_max_selectivity of the rows) and rarer than the column's
+ * average value by PARTIAL_SKEW, and, for a compared value, the same value
+ * came in at least PARTIAL_MIN_SHARE of at least PARTIAL_MIN_CAPTURES
+ * captured executions (samples.c).
+ */
+#define PARTIAL_MAX_DISTINCT	100
+#define PARTIAL_SKEW			0.5
+#define PARTIAL_MIN_SHARE		0.5
+#define PARTIAL_MIN_CAPTURES	2
+
 /* A candidate index: plain columns (attno) or expressions (varno 1). */
 typedef struct Cand
 {
@@ -112,8 +130,22 @@ typedef struct Cand
 	int			ncols;
 	AttrNumber	attnos[MAX_COLS];	/* 0 for an expression */
 	Node	   *exprs[MAX_COLS];
+	Node	   *pred;			/* partial index: its predicate (varno 1) */
+	double		pred_frac;		/* fraction of the rows it matches */
+	double		pred_share;		/* share of captures with its value; -1 for IS NULL */
+	int64		pred_captures;	/* executions sampled */
 	char	   *key;			/* identity, for merging */
 } Cand;
+
+/* A predicate that may make a partial index. */
+typedef struct PartialPred
+{
+	AttrNumber	attno;
+	Node	   *clause;			/* varno 1, constants for parameters */
+	double		frac;
+	double		share;
+	int64		captures;
+} PartialPred;
 
 /* How one statement uses one large table (one range-table entry). */
 typedef struct RelUse
@@ -129,6 +161,7 @@ typedef struct RelUse
 	AttrNumber	sort[MAX_KEYS];
 	bool		join;			/* an equality column is a join key */
 	List	   *exprs;			/* expressions compared with a btree op */
+	List	   *partials;		/* PartialPred */
 } RelUse;
 
 /* The result of planning one statement with one candidate. */
@@ -144,6 +177,7 @@ typedef struct Verdict
 {
 	Cand	   *cand;
 	double		cost_after;
+	double		generic_after;	/* the generic plan's cost with it */
 	RelUse	   *use;
 } Verdict;
 
@@ -179,6 +213,7 @@ typedef struct Stmt
 	char	   *text;
 	bool		truncated;
 	bool		seqscan;		/* the seq-scan store saw it */
+	bool		sampled;		/* actual values were kept (samples.c) */
 	bool		failed;
 	Query	   *query;			/* analysed, rewritten; kept for re-planning */
 	double		cost_before;
@@ -187,6 +222,13 @@ typedef struct Stmt
 	List	   *verdicts;		/* Verdict */
 	List	   *unindexable;	/* Unindexable, one call each */
 	List	   *updates;		/* UpdateSet */
+	/* actual values (samples.c) */
+	SampleRow	sample;
+	SampleValue *vals;			/* per $n, NULL if no usable sample */
+	int			nvals;
+	bool		use_sample;		/* this analysis types $n as the sample */
+	ParamListInfo bound;		/* the values, for a custom plan; NULL: generic */
+	double		generic_before; /* the generic plan's cost */
 } Stmt;
 
 /* A candidate merged over statements. */
@@ -203,6 +245,10 @@ typedef struct Advice
 				sort,
 				join,
 				expr;
+	int			n_custom;		/* statements judged on a custom plan */
+	int			n_generic;
+	double		w_generic_before;	/* calls-weighted generic plan costs */
+	double		w_generic_after;
 	bool		dropped;
 } Advice;
 
@@ -233,6 +279,10 @@ typedef struct Advisor
 	int			n_plans;
 	int			n_not_permitted;
 } Advisor;
+
+static void flatten_and(Node *qual, List **out);
+static SampleValue *align_sample(Advisor *adv, Stmt *st);
+static char *rel_qualified_name(Oid relid);
 
 bool		advisor_whatif_active = false;
 static Cand *whatif_cand = NULL;
@@ -413,7 +463,15 @@ hypo_index_info(Cand *c, RelOptInfo *rel)
 	}
 	info->sortopfamily = info->opfamily;
 	info->tuples = rel->tuples;
-	info->pages = (BlockNumber) cand_pages(c, rel->tuples, &info->tree_height);
+	if (c->pred)
+	{
+		Node	   *pred = copyObject(c->pred);
+
+		ChangeVarNodes(pred, 1, rel->relid, 0);
+		info->indpred = list_make1(pred);
+		info->tuples = Max(rel->tuples * c->pred_frac, 1.0);
+	}
+	info->pages = (BlockNumber) cand_pages(c, info->tuples, &info->tree_height);
 	info->unique = false;
 	info->immediate = true;
 	info->hypothetical = true;
@@ -508,11 +566,12 @@ plan_uses_index(Plan *plan, Oid indexoid)
 }
 
 /*
- * Plan a copy of q as a generic plan, with candidate c as a hypothetical
- * index (or none); its total cost, and whether the plan uses c.
+ * Plan a copy of q, with candidate c as a hypothetical index (or none): a
+ * generic plan, or with params (values marked constant) a custom plan, as
+ * the plan cache makes them.  Its total cost, and whether the plan uses c.
  */
 static double
-whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used)
+whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used, ParamListInfo params)
 {
 	MemoryContext old = MemoryContextSwitchTo(adv->tmpcxt);
 	Query	   *copy = copyObject(q);
@@ -527,7 +586,7 @@ whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used)
 	advisor_whatif_active = (c != NULL);
 	PG_TRY();
 	{
-		stmt = compat_planner(copy, NULL, CURSOR_OPT_PARALLEL_OK, NULL);
+		stmt = compat_planner(copy, NULL, CURSOR_OPT_PARALLEL_OK, params);
 	}
 	PG_FINALLY();
 	{
@@ -755,7 +814,7 @@ predicate_text(Query *q, Index rti, Node *clause)
 /* Note a predicate no btree serves as written. */
 static void
 note_unindexable(Advisor *adv, Stmt *st, Query *q, Index rti, Node *clause,
-				 const char *why, Node *expr)
+				 const char *why, Node *expr, const char *def)
 {
 	RangeTblEntry *rte = rt_fetch(rti, q->rtable);
 	Unindexable *u;
@@ -776,6 +835,8 @@ note_unindexable(Advisor *adv, Stmt *st, Query *q, Index rti, Node *clause,
 								quote_qualified_identifier(nsp, get_rel_name(rte->relid)),
 								predicate_text(q, rti, expr));
 	}
+	else if (def)
+		u->index_def = pstrdup(def);
 	st->unindexable = lappend(st->unindexable, u);
 	MemoryContextSwitchTo(old);
 }
@@ -790,6 +851,280 @@ pattern_operator(Oid opno)
 					strcmp(name, "~") == 0 || strcmp(name, "~*") == 0);
 }
 
+/* Is n (the table side of a comparison) a column under an implicit cast? */
+static bool
+column_cast(Node *n)
+{
+	while (n && IsA(n, RelabelType))
+		n = (Node *) ((RelabelType *) n)->arg;
+	if (n && IsA(n, FuncExpr) &&
+		((FuncExpr *) n)->funcformat == COERCE_IMPLICIT_CAST &&
+		list_length(((FuncExpr *) n)->args) == 1)
+		return true;
+	return n && IsA(n, CoerceViaIO) &&
+		((CoerceViaIO *) n)->coerceformat == COERCE_IMPLICIT_CAST;
+}
+
+/*
+ * A column compared with a value of another type: the parser cast the
+ * column, not the value, so no index on the column serves the comparison.
+ */
+static void
+note_type_mismatch(Advisor *adv, Stmt *st, Query *q, Index rti, Node *clause,
+				   Var *col, Node *colside, Node *value)
+{
+	RangeTblEntry *rte = rt_fetch(rti, q->rtable);
+	char	   *colname = get_attname(rte->relid, col->varattno, false);
+	char	   *coltype = format_type_with_typemod(col->vartype, col->vartypmod);
+	char	   *valtype = format_type_be(exprType(value));
+	char	   *valtext = predicate_text(q, rti, value);
+
+	note_unindexable(adv, st, q, rti, clause,
+					 psprintf("type mismatch: column %s is %s but is compared with a %s value, "
+							  "so the column is cast to %s and no index on it can serve the comparison; "
+							  "give the value the column's type: %s = (%s)::%s, "
+							  "or have the application bind the parameter as %s",
+							  quote_identifier(colname), coltype, valtype,
+							  format_type_be(exprType(colside)),
+							  quote_identifier(colname), valtext, coltype, coltype),
+					 NULL, NULL);
+}
+
+/* The column an OR branch compares with a known value, or NULL. */
+static Var *
+branch_column(Query *q, Node *arm)
+{
+	List	   *terms = NIL;
+	ListCell   *lc;
+
+	flatten_and(arm, &terms);
+	foreach(lc, terms)
+	{
+		Node	   *t = (Node *) lfirst(lc);
+		Var		   *v = NULL;
+
+		if (IsA(t, OpExpr) && list_length(((OpExpr *) t)->args) == 2)
+		{
+			Node	   *l = linitial(((OpExpr *) t)->args);
+			Node	   *r = lsecond(((OpExpr *) t)->args);
+
+			if ((v = table_var(q, l)) != NULL && pseudo_constant(r))
+				return v;
+			if ((v = table_var(q, r)) != NULL && pseudo_constant(l))
+				return v;
+		}
+		else if (IsA(t, ScalarArrayOpExpr) &&
+				 (v = table_var(q, linitial(((ScalarArrayOpExpr *) t)->args))) != NULL &&
+				 pseudo_constant(lsecond(((ScalarArrayOpExpr *) t)->args)))
+			return v;
+		else if (IsA(t, NullTest) &&
+				 (v = table_var(q, (Node *) ((NullTest *) t)->arg)) != NULL)
+			return v;
+	}
+	return NULL;
+}
+
+/*
+ * OR across different columns of one table: one index cannot serve it.  An
+ * index per branch lets the planner combine them (BitmapOr); a UNION of one
+ * query per branch does too.  Said only when a branch's column has no btree
+ * starting with it (otherwise the planner can already combine them).
+ */
+static void
+note_or(Advisor *adv, Stmt *st, Query *q, BoolExpr *or)
+{
+	ListCell   *lc;
+	Index		rti = 0;
+	List	   *cols = NIL;
+	RelFacts   *f;
+	StringInfoData names,
+				defs;
+	char	   *relname;
+	int			missing = 0;
+
+	foreach(lc, or->args)
+	{
+		Var		   *v = branch_column(q, (Node *) lfirst(lc));
+
+		if (v == NULL || (rti != 0 && v->varno != rti))
+			return;
+		rti = v->varno;
+		cols = list_append_unique_int(cols, v->varattno);
+	}
+	if (rti == 0 || list_length(cols) < 2)
+		return;
+	f = rel_facts(adv, rt_fetch(rti, q->rtable)->relid);
+	if (!f->eligible)
+		return;
+	initStringInfo(&names);
+	initStringInfo(&defs);
+	relname = rel_qualified_name(f->relid);
+	foreach(lc, cols)
+	{
+		AttrNumber	attno = (AttrNumber) lfirst_int(lc);
+		const char *name = quote_identifier(get_attname(f->relid, attno, false));
+		bool		indexed = false;
+		ListCell   *lb;
+
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", name);
+		foreach(lb, f->btrees)
+			indexed |= (linitial_int((List *) lfirst(lb)) == attno);
+		if (!indexed)
+		{
+			appendStringInfo(&defs, "%sCREATE INDEX CONCURRENTLY ON %s (%s)",
+							 defs.len ? "; " : "", relname, name);
+			missing++;
+		}
+	}
+	if (missing == 0)
+		return;
+	note_unindexable(adv, st, q, rti, (Node *) or,
+					 psprintf("OR across different columns (%s): no single index serves every branch; "
+							  "an index per branch lets the planner combine them (BitmapOr), "
+							  "or rewrite the query as a UNION of one query per branch",
+							  names.data),
+					 NULL, defs.data);
+}
+
+/* Replace the parameters of n by their bound values, as constants. */
+static Node *
+bind_params_mutator(Node *node, ParamListInfo bound)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN &&
+		((Param *) node)->paramid > 0 && ((Param *) node)->paramid <= bound->numParams)
+	{
+		Param	   *p = (Param *) node;
+		ParamExternData *prm = &bound->params[p->paramid - 1];
+		int16		typlen;
+		bool		typbyval;
+
+		get_typlenbyval(p->paramtype, &typlen, &typbyval);
+		return (Node *) makeConst(p->paramtype, p->paramtypmod, p->paramcollid,
+								  typlen,
+								  prm->isnull ? (Datum) 0 : datumCopy(prm->value, typbyval, typlen),
+								  prm->isnull, typbyval);
+	}
+	return expression_tree_mutator(node, bind_params_mutator, (void *) bound);
+}
+
+/*
+ * The fraction of relid's rows where attno equals value (by operator opno,
+ * the column on its left), or is NULL (opno invalid), from pg_statistic as
+ * the planner estimates it; -1 if unknown.
+ */
+static double
+value_fraction(Oid relid, AttrNumber attno, double tuples, Oid opno,
+			   Oid collid, Datum value)
+{
+	HeapTuple	tup = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid),
+									  Int16GetDatum(attno), BoolGetDatum(false));
+	double		nullfrac;
+	double		frac = -1;
+	double		sumcommon = 0;
+	int			nmcv = 0;
+	AttStatsSlot sslot;
+
+	if (!HeapTupleIsValid(tup))
+		return -1;
+	nullfrac = ((Form_pg_statistic) GETSTRUCT(tup))->stanullfrac;
+	if (!OidIsValid(opno))
+	{
+		ReleaseSysCache(tup);
+		return nullfrac;
+	}
+	if (get_attstatsslot(&sslot, tup, STATISTIC_KIND_MCV, InvalidOid,
+						 ATTSTATSSLOT_VALUES | ATTSTATSSLOT_NUMBERS))
+	{
+		FmgrInfo	eq;
+
+		fmgr_info(get_opcode(opno), &eq);
+		for (int i = 0; i < sslot.nvalues; i++)
+		{
+			if (frac < 0 &&
+				DatumGetBool(FunctionCall2Coll(&eq, collid, sslot.values[i], value)))
+				frac = sslot.numbers[i];
+			sumcommon += sslot.numbers[i];
+		}
+		nmcv = sslot.nvalues;
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tup);
+	if (frac < 0)
+	{
+		double		nd = col_ndistinct(relid, attno, tuples);
+
+		if (nd <= 0)
+			return -1;
+		frac = Max(1.0 - sumcommon - nullfrac, 0.0) / Max(nd - nmcv, 1.0);
+	}
+	return frac;
+}
+
+/*
+ * An equality col = $n (or col IS NULL, opno invalid) that may make a
+ * partial index: see PARTIAL_MAX_DISTINCT.  Needs the statement's actual
+ * value of $n and its votes.
+ */
+static void
+note_partial(Advisor *adv, Stmt *st, RelUse *u, Index rti, Var *col, Oid opno,
+			 Node *clause, Node *value)
+{
+	RelFacts   *f = rel_facts(adv, u->relid);
+	double		share = -1.0;
+	double		frac;
+	double		nd;
+	Node	   *bound;
+	MemoryContext old;
+	PartialPred *pp;
+
+	if (OidIsValid(opno))
+	{
+		Param	   *p;
+		SampleValue *sv;
+		ParamExternData *prm;
+
+		if (value == NULL || !IsA(value, Param) || st->bound == NULL || st->vals == NULL)
+			return;
+		p = (Param *) value;
+		if (p->paramkind != PARAM_EXTERN || p->paramid > st->nvals ||
+			p->paramid > st->bound->numParams)
+			return;
+		sv = &st->vals[p->paramid - 1];
+		if (!sv->known || sv->isnull || sv->slot < 0 || sv->slot >= st->sample.nslots)
+			return;
+		share = st->sample.share[sv->slot];
+		if (st->sample.captures < PARTIAL_MIN_CAPTURES || share < PARTIAL_MIN_SHARE)
+			return;
+		nd = col_ndistinct(u->relid, col->varattno, f->tuples);
+		if (nd <= 0 || nd > PARTIAL_MAX_DISTINCT)
+			return;
+		prm = &st->bound->params[p->paramid - 1];
+		frac = value_fraction(u->relid, col->varattno, f->tuples, opno,
+							  exprInputCollation(clause), prm->value);
+		if (frac < 0 || frac > PARTIAL_SKEW / nd)
+			return;
+	}
+	else
+		frac = value_fraction(u->relid, col->varattno, f->tuples, InvalidOid,
+							  InvalidOid, (Datum) 0);
+	if (frac < 0 || frac > latdiag_seq_scan_max_selectivity)
+		return;
+
+	old = MemoryContextSwitchTo(adv->cxt);
+	bound = st->bound ? bind_params_mutator(copyObject(clause), st->bound) : copyObject(clause);
+	ChangeVarNodes(bound, rti, 1, 0);
+	pp = palloc0(sizeof(PartialPred));
+	pp->attno = col->varattno;
+	pp->clause = bound;
+	pp->frac = frac;
+	pp->share = share;
+	pp->captures = st->sample.captures;
+	u->partials = lappend(u->partials, pp);
+	MemoryContextSwitchTo(old);
+}
+
 /* Classify one AND-ed predicate of q. */
 static void
 classify_clause(Advisor *adv, Stmt *st, Query *q, Node *clause)
@@ -802,6 +1137,26 @@ classify_clause(Advisor *adv, Stmt *st, Query *q, Node *clause)
 	Index		rti;
 	int			strategy;
 
+	if (IsA(clause, NullTest))
+	{
+		NullTest   *nt = (NullTest *) clause;
+		RelUse	   *u;
+
+		lv = table_var(q, (Node *) nt->arg);
+		if (lv && nt->nulltesttype == IS_NULL && !nt->argisrow &&
+			OidIsValid(GetDefaultOpClass(lv->vartype, BTREE_AM_OID)) &&
+			(u = rel_use(adv, st, q, lv->varno)) != NULL)
+		{
+			add_key(u->eq, &u->neq, lv->varattno);
+			note_partial(adv, st, u, lv->varno, lv, InvalidOid, clause, NULL);
+		}
+		return;
+	}
+	if (is_orclause(clause))
+	{
+		note_or(adv, st, q, (BoolExpr *) clause);
+		return;
+	}
 	if (IsA(clause, ScalarArrayOpExpr))
 	{
 		ScalarArrayOpExpr *sa = (ScalarArrayOpExpr *) clause;
@@ -873,18 +1228,23 @@ classify_clause(Advisor *adv, Stmt *st, Query *q, Node *clause)
 								 "pattern match: a btree serves only a left-anchored constant pattern "
 								 "(with text_pattern_ops unless the collation is C); "
 								 "a leading wildcard needs a trigram index (pg_trgm, GIN)",
-								 NULL);
+								 NULL, NULL);
+			else if (column_cast(l))
+				note_type_mismatch(adv, st, q, rti, clause, lv, l, r);
 			else
 				note_unindexable(adv, st, q, rti, clause,
 								 psprintf("operator %s has no btree strategy for this column",
 										  get_opname(opno)),
-								 NULL);
+								 NULL, NULL);
 			return;
 		}
 		if ((u = rel_use(adv, st, q, rti)) == NULL)
 			return;
 		if (strategy == BTEqualStrategyNumber)
+		{
 			add_key(u->eq, &u->neq, lv->varattno);
+			note_partial(adv, st, u, rti, lv, opno, clause, strip(r));
+		}
 		else
 			add_key(u->range, &u->nrange, lv->varattno);
 		return;
@@ -909,7 +1269,7 @@ classify_clause(Advisor *adv, Stmt *st, Query *q, Node *clause)
 			return;
 		note_unindexable(adv, st, q, rti, clause,
 						 "a function of the column: no plain index serves it, an expression index would",
-						 l);
+						 l, NULL);
 		old = MemoryContextSwitchTo(adv->cxt);
 		e = copyObject(l);
 		ChangeVarNodes(e, rti, 1, 0);
@@ -921,7 +1281,7 @@ classify_clause(Advisor *adv, Stmt *st, Query *q, Node *clause)
 						 pattern_operator(opno) ?
 						 "pattern match on an expression: no btree serves it" :
 						 "an expression no index can serve as written",
-						 NULL);
+						 NULL, NULL);
 }
 
 /* Append the AND-ed predicates of a qual to *out. */
@@ -1089,6 +1449,8 @@ cand_finish(Advisor *adv, Cand *c)
 		else
 			appendStringInfo(&buf, ":(%s)", nodeToString(c->exprs[i]));
 	}
+	if (c->pred)
+		appendStringInfo(&buf, "|%s", nodeToString(c->pred));
 	c->key = MemoryContextStrdup(adv->cxt, buf.data);
 	pfree(buf.data);
 }
@@ -1123,6 +1485,10 @@ cand_prefix(Advisor *adv, Cand *c, int n)
 	p->ncols = n;
 	memcpy(p->attnos, c->attnos, sizeof(AttrNumber) * n);
 	memcpy(p->exprs, c->exprs, sizeof(Node *) * n);
+	p->pred = c->pred;
+	p->pred_frac = c->pred_frac;
+	p->pred_share = c->pred_share;
+	p->pred_captures = c->pred_captures;
 	cand_finish(adv, p);
 	return p;
 }
@@ -1204,6 +1570,38 @@ use_candidates(Advisor *adv, RelUse *u)
 		cand_finish(adv, c);
 		list = cand_add(adv, list, c);
 	}
+	/* partial: the other equality columns and a range column, or the sort */
+	foreach(lc, u->partials)
+	{
+		PartialPred *pp = (PartialPred *) lfirst(lc);
+		int			n = 0;
+		Cand	   *c;
+
+		for (int i = 0; i < u->neq; i++)
+			if (u->eq[i] != pp->attno)
+				cols[n++] = u->eq[i];
+		if (u->nrange > 0)
+			cols[n++] = u->range[0];
+		if (n == 0)
+			cols[n++] = pp->attno;
+		c = cand_make(adv, u->relid, cols, n);
+		c->pred = pp->clause;
+		c->pred_frac = pp->frac;
+		c->pred_share = pp->share;
+		c->pred_captures = pp->captures;
+		cand_finish(adv, c);
+		list = cand_add(adv, list, c);
+		if (u->nsort > 0)
+		{
+			c = cand_make(adv, u->relid, u->sort, u->nsort);
+			c->pred = pp->clause;
+			c->pred_frac = pp->frac;
+			c->pred_share = pp->share;
+			c->pred_captures = pp->captures;
+			cand_finish(adv, c);
+			list = cand_add(adv, list, c);
+		}
+	}
 	return list;
 }
 
@@ -1222,7 +1620,7 @@ evaluate(Advisor *adv, Stmt *st, Cand *c)
 	}
 	e = MemoryContextAllocZero(adv->cxt, sizeof(Eval));
 	e->key = c->key;
-	e->cost = whatif_plan(adv, st->query, c, &e->used);
+	e->cost = whatif_plan(adv, st->query, c, &e->used, st->bound);
 	if (!e->used)
 		e->cost = st->cost_before;
 	st->evals = lappend(st->evals, e);
@@ -1263,10 +1661,18 @@ choose(Advisor *adv, Stmt *st, RelUse *u)
 			if (prefix_cost - e->cost < MULTICOLUMN_MARGIN * st->cost_before)
 				continue;
 		}
-		/* cheaper wins; more columns must win by the margin */
+		/*
+		 * cheaper wins; more columns must win by the margin; a partial index
+		 * (smaller) wins over a full one that is not cheaper by the margin
+		 */
 		if (best == NULL ||
-			(c->ncols <= best->ncols ? e->cost < best_cost :
-			 best_cost - e->cost >= MULTICOLUMN_MARGIN * st->cost_before))
+			(c->pred && !best->pred &&
+			 e->cost <= best_cost + MULTICOLUMN_MARGIN * st->cost_before) ||
+			(!(best->pred && !c->pred) &&
+			 (c->ncols <= best->ncols ? e->cost < best_cost :
+			  best_cost - e->cost >= MULTICOLUMN_MARGIN * st->cost_before)) ||
+			(best->pred && !c->pred &&
+			 e->cost < best_cost - MULTICOLUMN_MARGIN * st->cost_before))
 		{
 			best = c;
 			best_cost = e->cost;
@@ -1279,6 +1685,17 @@ choose(Advisor *adv, Stmt *st, RelUse *u)
 
 		v->cand = best;
 		v->cost_after = best_cost;
+		v->generic_after = st->generic_before;
+		if (st->bound)
+		{
+			bool		used;
+			double		g = whatif_plan(adv, st->query, best, &used, NULL);
+
+			if (used)
+				v->generic_after = g;
+		}
+		else
+			v->generic_after = best_cost;
 		v->use = u;
 		return v;
 	}
@@ -1314,6 +1731,43 @@ text_interesting(const char *text, bool *is_update)
 }
 
 /*
+ * The sampled values of st's parameters, typed as the analysis resolved
+ * them, marked constant for a custom plan; NULL if one is missing.  In the
+ * current memory context.
+ */
+static ParamListInfo
+bind_sample(Stmt *st, Oid *ptypes, int nparams)
+{
+	ParamListInfo b;
+
+	if (nparams <= 0 || nparams > st->nvals)
+		return NULL;
+	b = makeParamList(nparams);
+	for (int i = 0; i < nparams; i++)
+	{
+		SampleValue *v = &st->vals[i];
+		ParamExternData *prm = &b->params[i];
+		Oid			typ = ptypes[i];
+
+		if (!v->known || !OidIsValid(typ) || typ == UNKNOWNOID)
+			return NULL;
+		prm->ptype = typ;
+		prm->pflags = PARAM_FLAG_CONST;
+		prm->isnull = v->isnull;
+		prm->value = (Datum) 0;
+		if (!v->isnull)
+		{
+			Oid			infn;
+			Oid			ioparam;
+
+			getTypeInputInfo(typ, &infn, &ioparam);
+			prm->value = OidInputFunctionCall(infn, v->value, ioparam, -1);
+		}
+	}
+	return b;
+}
+
+/*
  * Parse, analyse and rewrite st's normalized text; gather its evidence,
  * plan it and choose its candidates.  Runs inside a subtransaction.
  */
@@ -1335,11 +1789,38 @@ analyse_statement(Advisor *adv, Stmt *st)
 	if (list_length(raw) != 1)
 		elog(ERROR, "not one statement");
 	rs = linitial_node(RawStmt, raw);
+
+	/* PREPARE name(types) AS ...: the statement, with the declared types */
+	if (IsA(rs->stmt, PrepareStmt))
+	{
+		PrepareStmt *pst = (PrepareStmt *) rs->stmt;
+		ListCell   *lt;
+		int			i = 0;
+
+		nparams = Max(list_length(pst->argtypes), st->use_sample ? st->nvals : 0);
+		if (nparams > 0)
+			ptypes = palloc0(sizeof(Oid) * nparams);
+		foreach(lt, pst->argtypes)
+			ptypes[i++] = typenameTypeId(NULL, (TypeName *) lfirst(lt));
+		rs->stmt = pst->query;
+	}
 	if (!IsA(rs->stmt, SelectStmt) && !IsA(rs->stmt, UpdateStmt) &&
 		!IsA(rs->stmt, DeleteStmt) && !IsA(rs->stmt, InsertStmt))
 		elog(ERROR, "not a plannable statement");
 
 	/* parse_analyze_varparams without the hooks and the query id */
+	/* with a sample: its values' types, as the statement ran */
+	if (st->use_sample && st->nvals > 0)
+	{
+		if (ptypes == NULL)
+		{
+			nparams = st->nvals;
+			ptypes = palloc0(sizeof(Oid) * nparams);
+		}
+		for (int i = 0; i < st->nvals; i++)
+			if (st->vals[i].known && st->vals[i].type != UNKNOWNOID)
+				ptypes[i] = st->vals[i].type;
+	}
 	ps = make_parsestate(NULL);
 	ps->p_sourcetext = st->text;
 	setup_parse_variable_parameters(ps, &ptypes, &nparams);
@@ -1355,6 +1836,8 @@ analyse_statement(Advisor *adv, Stmt *st)
 
 	MemoryContextSwitchTo(old);
 	st->query = q = copyObject(q);
+	if (st->use_sample)
+		st->bound = bind_sample(st, ptypes, nparams);
 	MemoryContextReset(adv->tmpcxt);
 
 	if (q->commandType == CMD_UPDATE)
@@ -1376,7 +1859,9 @@ analyse_statement(Advisor *adv, Stmt *st)
 
 	if (st->uses == NIL)
 		return;
-	st->cost_before = whatif_plan(adv, st->query, NULL, NULL);
+	st->cost_before = whatif_plan(adv, st->query, NULL, NULL, st->bound);
+	st->generic_before = st->bound ?
+		whatif_plan(adv, st->query, NULL, NULL, NULL) : st->cost_before;
 	adv->n_planned++;
 	foreach(lc, st->uses)
 	{
@@ -1521,6 +2006,26 @@ collect_statements(Advisor *adv)
 		ent->st->rows += r->c.rows;
 		ent->st->truncated |= r->truncated;
 	}
+	/* statements with actual values: slow, or sampled seq scans */
+	{
+		int			nsamples;
+		SampleRow  *sr = samples_read(MyDatabaseId, &nsamples);
+
+		for (int i = 0; i < nsamples; i++)
+		{
+			Key			k;
+
+			memset(&k, 0, sizeof(k));
+			k.userid = sr[i].userid;
+			k.queryid = sr[i].queryid;
+			ent = hash_search(map, &k, HASH_FIND, NULL);
+			if (ent)
+			{
+				ent->st->sampled = true;
+				ent->st->sample = sr[i];
+			}
+		}
+	}
 	scans = scans_read(&nscans);
 	for (int i = 0; i < nscans; i++)
 	{
@@ -1548,7 +2053,7 @@ collect_statements(Advisor *adv)
 		Stmt	   *st = ent->st;
 		bool		is_update;
 
-		if (!st->seqscan && !text_interesting(st->text, &is_update))
+		if (!st->seqscan && !st->sampled && !text_interesting(st->text, &is_update))
 			continue;
 		adv->n_considered++;
 		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(st->userid)) ||
@@ -1557,9 +2062,40 @@ collect_statements(Advisor *adv)
 			adv->n_not_permitted++;
 			continue;
 		}
+		if (st->sampled && !st->truncated)
+			st->vals = align_sample(adv, st);
 		adv->stmts = lappend(adv->stmts, st);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The sample's value of each $n of st's text (samples_align), or NULL.  The
+ * lexer raises an error only on malformed text; such a sample is ignored.
+ */
+static SampleValue *
+align_sample(Advisor *adv, Stmt *st)
+{
+	MemoryContext old = CurrentMemoryContext;
+	SampleValue *volatile vals = NULL;
+
+	PG_TRY();
+	{
+		vals = samples_align(st->text, &st->sample, &st->nvals);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->elevel > ERROR)
+			PG_RE_THROW();
+		FlushErrorState();
+		vals = NULL;
+	}
+	PG_END_TRY();
+	return vals;
 }
 
 /* Order statements by queryid, so that results do not depend on hashing. */
@@ -1595,7 +2131,8 @@ advice_for(Advisor *adv, Cand *c)
 
 /* Count statement st, with cost after, for advice a. */
 static void
-advice_add(Advisor *adv, Advice *a, Stmt *st, double cost_after, RelUse *u)
+advice_add(Advisor *adv, Advice *a, Stmt *st, double cost_after,
+		   double v_generic_after, RelUse *u)
 {
 	double	   *cost;
 
@@ -1608,6 +2145,12 @@ advice_add(Advisor *adv, Advice *a, Stmt *st, double cost_after, RelUse *u)
 	a->calls += st->calls;
 	a->w_before += (double) st->calls * st->cost_before;
 	a->w_after += (double) st->calls * cost_after;
+	if (st->bound)
+		a->n_custom++;
+	else
+		a->n_generic++;
+	a->w_generic_before += (double) st->calls * st->generic_before;
+	a->w_generic_after += (double) st->calls * (v_generic_after >= 0 ? v_generic_after : cost_after);
 	if (u)
 	{
 		a->eq |= u->neq > 0;
@@ -1660,7 +2203,7 @@ fold_prefixes(Advisor *adv)
 			{
 				Stmt	   *st = (Stmt *) lfirst(ls);
 
-				advice_add(adv, y, st, evaluate(adv, st, y->cand)->cost, NULL);
+				advice_add(adv, y, st, evaluate(adv, st, y->cand)->cost, -1, NULL);
 			}
 			y->eq |= x->eq;
 			y->range |= x->range;
@@ -1701,7 +2244,8 @@ merge(Advisor *adv)
 		{
 			Verdict    *v = (Verdict *) lfirst(lc);
 
-			advice_add(adv, advice_for(adv, v->cand), st, v->cost_after, v->use);
+			advice_add(adv, advice_for(adv, v->cand), st, v->cost_after,
+					   v->generic_after, v->use);
 		}
 		foreach(lc, st->updates)
 			adv->updates = lappend(adv->updates, lfirst(lc));
@@ -1823,10 +2367,10 @@ static void
 emit_row(ReturnSetInfo *rsinfo, const char *kind, Oid relid, Datum columns,
 		 const char *index_def, List *queryids, int64 calls, double before,
 		 double after, double size, double overhead, const char *reason,
-		 bool have_costs)
+		 bool have_costs, const char *judged_plan)
 {
-	Datum		values[14];
-	bool		nulls[14];
+	Datum		values[15];
+	bool		nulls[15];
 	int			i = 0;
 	char	   *relname = OidIsValid(relid) ? rel_qualified_name(relid) : NULL;
 
@@ -1875,7 +2419,11 @@ emit_row(ReturnSetInfo *rsinfo, const char *kind, Oid relid, Datum columns,
 			nulls[i++] = true;
 	}
 	values[i++] = CStringGetTextDatum(reason);
-	Assert(i == 14);
+	if (judged_plan)
+		values[i++] = CStringGetTextDatum(judged_plan);
+	else
+		nulls[i++] = true;
+	Assert(i == 15);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -1902,7 +2450,12 @@ emit_advice(Advisor *adv, ReturnSetInfo *rsinfo, Advice *a)
 	ListCell   *lc;
 	double		before = a->calls > 0 ? a->w_before / a->calls : 0;
 	double		after = a->calls > 0 ? a->w_after / a->calls : 0;
-	double		size = cand_pages(c, f->tuples, NULL) * BLCKSZ;
+	double		indexed_rows = c->pred ? Max(f->tuples * c->pred_frac, 1.0) : f->tuples;
+	double		size = cand_pages(c, indexed_rows, NULL) * BLCKSZ;
+	double		g_before = a->calls > 0 ? a->w_generic_before / a->calls : 0;
+	double		g_after = a->calls > 0 ? a->w_generic_after / a->calls : 0;
+	const char *judged = a->n_generic == 0 ? "custom" : a->n_custom == 0 ? "generic" : "mixed";
+	bool		pred_visible = true;
 	double		entry = cand_entry_bytes(c);
 	double		row_bytes = f->tuples > 0 ? Max(f->pages * BLCKSZ / f->tuples, 1.0) : 1.0;
 	PgStat_StatTabEntry *ts = pgstat_fetch_stat_tabentry(c->relid);
@@ -1929,6 +2482,17 @@ emit_advice(Advisor *adv, ReturnSetInfo *rsinfo, Advice *a)
 								  TEXTOID, CurrentMemoryContext);
 	}
 	appendStringInfoChar(&def, ')');
+	/* a predicate holds a value of the statements: shown as their texts are */
+	foreach(lc, a->stmts)
+		pred_visible &= (((Stmt *) lfirst(lc))->userid == adv->reader ||
+						 has_privs_of_role(adv->reader, ROLE_PG_READ_ALL_STATS));
+	if (c->pred)
+		appendStringInfo(&def, " WHERE %s",
+						 pred_visible ?
+						 deparse_expression(c->pred,
+											deparse_context_for(get_rel_name(c->relid), c->relid),
+											false, false) :
+						 "<insufficient privilege>");
 	foreach(lc, a->stmts)
 	{
 		uint64	   *q = palloc(sizeof(uint64));
@@ -1950,6 +2514,15 @@ emit_advice(Advisor *adv, ReturnSetInfo *rsinfo, Advice *a)
 	add_part(&why, &sep, a->sort, "ORDER BY under LIMIT");
 	add_part(&why, &sep, a->expr, "expression");
 	appendStringInfo(&why, "); plan cost %.1f -> %.1f per call", before, after);
+	if (a->n_custom > 0)
+		appendStringInfo(&why, " (%s plan with the sampled values; generic plan %.1f -> %.1f)",
+						 a->n_generic > 0 ? "custom or generic" : "custom", g_before, g_after);
+	if (c->pred)
+		appendStringInfo(&why, "; partial index: its predicate matches about %.2f%% of the rows%s",
+						 c->pred_frac * 100.0,
+						 c->pred_share >= 0 ?
+						 psprintf(", and the value came in %.0f%% or more of %lld sampled executions",
+								  c->pred_share * 100.0, (long long) c->pred_captures) : "");
 	appendStringInfo(&why, "; writes: %.0f inserts, %.0f updates (%.0f HOT), %.0f deletes recorded",
 					 ins, upd, hot, del);
 	if (hot_stmts > 0)
@@ -1957,7 +2530,7 @@ emit_advice(Advisor *adv, ReturnSetInfo *rsinfo, Advice *a)
 						 hot_stmts, hot_stmts == 1 ? "" : "s", (long long) hot_calls);
 	emit_row(rsinfo, "candidate", c->relid,
 			 makeArrayResult(astate, CurrentMemoryContext), def.data, queryids,
-			 a->calls, before, after, size, overhead, why.data, true);
+			 a->calls, before, after, size, overhead, why.data, true, judged);
 }
 
 /* Order advice by benefit: calls times the cost saved per call. */
@@ -2016,7 +2589,25 @@ latdiag_index_advice(PG_FUNCTION_ARGS)
 	{
 		Stmt	   *st = (Stmt *) lfirst(lc);
 
-		if (st->truncated || !guarded(&adv, st, analyse_fn, NULL))
+		bool		ok = false;
+
+		if (!st->truncated && st->vals)
+		{
+			/* with the actual values; else as before, types inferred */
+			st->use_sample = true;
+			ok = guarded(&adv, st, analyse_fn, NULL);
+			if (!ok)
+			{
+				st->use_sample = false;
+				st->bound = NULL;
+				st->query = NULL;
+				st->uses = st->evals = st->verdicts = NIL;
+				st->unindexable = st->updates = NIL;
+			}
+		}
+		if (!ok && !st->truncated)
+			ok = guarded(&adv, st, analyse_fn, NULL);
+		if (!ok)
 		{
 			st->failed = true;
 			adv.n_skipped++;
@@ -2041,7 +2632,7 @@ latdiag_index_advice(PG_FUNCTION_ARGS)
 				 u->queryids, u->calls, 0, 0, 0, 0,
 				 u->visible ? psprintf("%s: %s", u->predicate, u->why) :
 				 "<insufficient privilege>",
-				 false);
+				 false, NULL);
 	}
 	emit_row(rsinfo, "summary", InvalidOid, (Datum) 0, NULL, NIL,
 			 adv.n_considered, 0, 0, 0, 0,
@@ -2049,7 +2640,7 @@ latdiag_index_advice(PG_FUNCTION_ARGS)
 					  "%d not visible to this role, %d planned, %d plans made",
 					  adv.n_considered, list_length(adv.stmts) - adv.n_skipped,
 					  adv.n_skipped, adv.n_not_permitted, adv.n_planned, adv.n_plans),
-			 false);
+			 false, NULL);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(adv.cxt);

@@ -51,6 +51,7 @@ int			latdiag_window_interval = 60;
 int			latdiag_max_windows = 60;
 int			latdiag_window_max_queries = 500;
 int			latdiag_max_baselines = 8;
+int			latdiag_max_param_samples = 1000;
 int			latdiag_n_plus_one_min_calls = 5;
 int			latdiag_n_plus_one_min_time = 50;
 int			latdiag_n_plus_one_max_gap = 100;
@@ -497,6 +498,17 @@ guc_define(void)
 							8,
 							1,
 							1000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("latdiag.max_param_samples",
+							"Number of statements whose actual parameter values are kept for index advice; 0 keeps none.",
+							"Values of slow executions, and of sampled executions of plans with large-table seq scans.",
+							&latdiag_max_param_samples,
+							1000,
+							0,
+							100000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);

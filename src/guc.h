@@ -51,6 +51,7 @@ extern int	latdiag_window_interval;
 extern int	latdiag_max_windows;
 extern int	latdiag_window_max_queries;
 extern int	latdiag_max_baselines;
+extern int	latdiag_max_param_samples;
 
 extern void guc_define(void);
 

@@ -36,6 +36,7 @@
 #include "normalize.h"
 #include "nplusone.h"
 #include "plans.h"
+#include "samples.h"
 #include "scans.h"
 #include "shapes.h"
 #include "slowexec.h"
@@ -132,6 +133,7 @@ latdiag_shmem_request(void)
 		prev_shmem_request_hook();
 	store_shmem_request();
 	plans_shmem_request();
+	samples_shmem_request();
 	snapshots_shmem_request();
 	scans_shmem_request();
 	nplusone_shmem_request();
@@ -149,6 +151,7 @@ latdiag_shmem_startup(void)
 		prev_shmem_startup_hook();
 	store_shmem_startup();
 	plans_shmem_startup();
+	samples_shmem_startup();
 	snapshots_shmem_startup();
 	scans_shmem_startup();
 	nplusone_shmem_startup();
@@ -433,6 +436,11 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 								   latdiag_snapshot_tail_min_duration))
 				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms,
 								   exec_nesting == 0, exec_nesting);
+			/* parameter values for index advice: slow or sampled seq scans only */
+			if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
+				(nscans > 0 && queryDesc->planstate != NULL &&
+				 queryDesc->planstate->instrument != NULL))
+				samples_capture(queryDesc, queryid, smp.ms);
 		}
 	}
 

@@ -30,6 +30,7 @@
 #include "storage/lock.h"
 #include "plans.h"
 #include "scans.h"
+#include "samples.h"
 #include "slowexec.h"
 #include "snapshots.h"
 #include "sources.h"
@@ -494,7 +495,7 @@ latdiag_info(PG_FUNCTION_ARGS)
 	}
 	if (tupdesc->natts > 26)
 	{
-		shmem += windows_shmem_size();
+		shmem += windows_shmem_size() + samples_shmem_size();
 		windows_info(&nwindows, &nwindow_rows, &nbaselines);
 	}
 	if (tupdesc->natts > 32)
@@ -562,6 +563,7 @@ reset_every_store(Oid userid, Oid dbid, uint64 queryid)
 	errors_reset(userid, dbid, queryid);
 	slowexec_reset(userid, dbid, queryid);
 	sources_reset(userid, dbid, queryid);
+	samples_reset(userid, dbid, queryid);
 }
 
 /* The (userid, dbid, queryid) arguments of a reset function must be given. */

@@ -33,8 +33,10 @@
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
+#include "measure.h"
 #include "normalize.h"
 #include "nplusone.h"
+#include "pending.h"
 #include "plans.h"
 #include "scans.h"
 #include "slowexec.h"
@@ -135,6 +137,7 @@ latdiag_shmem_request(void)
 	windows_shmem_request();
 	errors_shmem_request();
 	slowexec_shmem_request();
+	pending_shmem_request();
 }
 
 static void
@@ -151,6 +154,7 @@ latdiag_shmem_startup(void)
 	windows_shmem_startup();
 	errors_shmem_startup();
 	slowexec_shmem_startup();
+	pending_shmem_startup();
 }
 
 static void
@@ -251,7 +255,7 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		nplusone_start(queryid, exec_nesting);
 
 	if (track)
-		compat_query_instr_before_start(queryDesc);
+		measure_before_start(queryDesc);
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -259,11 +263,13 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	/*
-	 * Measure Run and Finish with the executor's own total-time
-	 * instrumentation, shared with any other extension that set it up.
+	 * Measure Run and Finish: with the executor's own total-time
+	 * instrumentation if another module set it up or may read it, else
+	 * cheaply (measure.c).
 	 */
 	if (track)
-		compat_query_instr_after_start(queryDesc);
+		measure_after_start(queryDesc,
+							ExecutorStart_hook == latdiag_ExecutorStart);
 }
 
 /*
@@ -274,11 +280,11 @@ static void
 executor_failed(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
-	Instrumentation *qi = compat_query_instr(queryDesc);
 
-	if (queryid != UINT64CONST(0) && qi && tracked(exec_nesting))
+	if (queryid != UINT64CONST(0) && tracked(exec_nesting) &&
+		measure_active(queryDesc))
 		errors_note(queryid, exec_nesting == 0,
-					compat_query_instr_elapsed_ms(qi),
+					measure_elapsed_ms(queryDesc),
 					plan_id_of(queryDesc->plannedstmt), queryDesc->sourceText,
 					queryDesc->plannedstmt->stmt_location,
 					queryDesc->plannedstmt->stmt_len);
@@ -309,6 +315,10 @@ log_slow(const StoreSample *smp, uint64 queryid, double lock_ms,
 static void
 latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 {
+	ExecMeasure *m = measure_find(queryDesc);
+
+	if (m)
+		measure_run_begin(m);
 	exec_nesting++;
 	PG_TRY();
 	{
@@ -320,16 +330,24 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 	PG_CATCH();
 	{
 		exec_nesting--;
+		if (m)
+			measure_run_end(m);
 		executor_failed(queryDesc);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	exec_nesting--;
+	if (m)
+		measure_run_end(m);
 }
 
 static void
 latdiag_ExecutorFinish(QueryDesc *queryDesc)
 {
+	ExecMeasure *m = measure_find(queryDesc);
+
+	if (m)
+		measure_run_begin(m);
 	exec_nesting++;
 	PG_TRY();
 	{
@@ -341,19 +359,24 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 	PG_CATCH();
 	{
 		exec_nesting--;
+		if (m)
+			measure_run_end(m);
 		executor_failed(queryDesc);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	exec_nesting--;
+	if (m)
+		measure_run_end(m);
 }
 
 static void
 latdiag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
-	Instrumentation *qi = compat_query_instr(queryDesc);
-	bool		track = queryid != UINT64CONST(0) && qi && tracked(exec_nesting);
+	ExecFigures fig;
+	bool		track = queryid != UINT64CONST(0) && tracked(exec_nesting) &&
+		measure_end(queryDesc, &fig);
 
 	double		lock_ms = locks_statement_end(queryid, track, exec_nesting == 0);
 
@@ -361,13 +384,12 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 	{
 		StoreSample smp;
 		uint64		previous_planid;
+		bool		slow;
 
-		/* make sure the totals are final; harmless if already done */
-		compat_query_instr_finish(qi);
-		smp.ms = compat_query_instr_total_ms(qi);
+		smp.ms = fig.ms;
 		smp.rows = queryDesc->estate->es_processed;
-		smp.bufusage = &qi->bufusage;
-		smp.walusage = &qi->walusage;
+		smp.bufusage = fig.bufusage;
+		smp.walusage = fig.walusage;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id_of(queryDesc->plannedstmt);
 		smp.jit = queryDesc->estate->es_jit ? &queryDesc->estate->es_jit->instr : NULL;
@@ -378,13 +400,25 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		smp.plan_origin = compat_plan_is_generic(queryDesc->plannedstmt) ? 1 :
 			compat_plan_is_custom(queryDesc->plannedstmt) ? 2 : 0;
 
+		if (!nplusone_skip())
+			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
+
+		/*
+		 * The single place where a finished execution is recorded: in its
+		 * backend's batch (pending.c) when it is an ordinary one, else
+		 * directly in every store.  Per-execution captures go here.
+		 */
+		slow = slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
+			snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration);
+		if (!slow && IsTransactionState() &&
+			pending_record(queryid, exec_nesting == 0, &smp))
+			goto done;
+
 		previous_planid =
 			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 						 queryDesc->sourceText,
 						 queryDesc->plannedstmt->stmt_location,
 						 queryDesc->plannedstmt->stmt_len);
-		if (!nplusone_skip())
-			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
 		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
 			log_slow(&smp, queryid, lock_ms, queryDesc->sourceText,
 					 queryDesc->plannedstmt->stmt_location,
@@ -413,9 +447,12 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
 			if (snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration))
 				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
+			else if (!slow && nscans == 0 && smp.jit == NULL)
+				pending_prime(queryid, exec_nesting == 0, smp.planid);
 		}
 	}
 
+done:
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else

@@ -23,6 +23,7 @@
 
 #include "guc.h"
 #include "normalize.h"
+#include "pending.h"
 #include "snapshots.h"
 #include "store.h"
 #include "table.h"
@@ -187,6 +188,9 @@ jit_add(StoreCounters *c, const JitInstrumentation *j)
 	c->jit_emission_time += INSTR_TIME_GET_MILLISEC(j->emission_counter);
 }
 
+static inline void add_usage(StoreCounters *c, const BufferUsage *b,
+							 const WalUsage *w);
+
 /*
  * Add one sample to an entry and return the plan its previous execution
  * used (0 if none).  Caller holds the entry's spinlock.
@@ -213,9 +217,28 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		timing_add(c->plans, smp->ms, &c->total_plan, &c->min_plan,
 				   &c->max_plan, &c->mean_plan, &c->m2_plan);
 	}
-	if (smp->bufusage)
+	add_usage(c, smp->bufusage, smp->walusage);
+	if (kind == STORE_EXEC)
 	{
-		const BufferUsage *b = smp->bufusage;
+		if (smp->jit)
+			jit_add(c, smp->jit);
+		c->parallel_workers_to_launch += smp->parallel_workers_to_launch;
+		c->parallel_workers_launched += smp->parallel_workers_launched;
+		if (smp->plan_origin == 1)
+			c->generic_plan_calls++;
+		else if (smp->plan_origin == 2)
+			c->custom_plan_calls++;
+	}
+	c->last_seen = GetCurrentStatementStartTimestamp();
+	return previous_planid;
+}
+
+/* Add buffer and WAL use (either may be NULL) to an entry's counters. */
+static inline void
+add_usage(StoreCounters *c, const BufferUsage *b, const WalUsage *w)
+{
+	if (b)
+	{
 
 		c->shared_blks_hit += b->shared_blks_hit;
 		c->shared_blks_read += b->shared_blks_read;
@@ -236,26 +259,13 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		c->local_blk_read_time += compat_local_blk_read_time(b);
 		c->local_blk_write_time += compat_local_blk_write_time(b);
 	}
-	if (smp->walusage)
+	if (w)
 	{
-		c->wal_records += smp->walusage->wal_records;
-		c->wal_fpi += smp->walusage->wal_fpi;
-		c->wal_bytes += smp->walusage->wal_bytes;
-		c->wal_buffers_full += compat_wal_buffers_full(smp->walusage);
+		c->wal_records += w->wal_records;
+		c->wal_fpi += w->wal_fpi;
+		c->wal_bytes += w->wal_bytes;
+		c->wal_buffers_full += compat_wal_buffers_full(w);
 	}
-	if (kind == STORE_EXEC)
-	{
-		if (smp->jit)
-			jit_add(c, smp->jit);
-		c->parallel_workers_to_launch += smp->parallel_workers_to_launch;
-		c->parallel_workers_launched += smp->parallel_workers_launched;
-		if (smp->plan_origin == 1)
-			c->generic_plan_calls++;
-		else if (smp->plan_origin == 2)
-			c->custom_plan_calls++;
-	}
-	c->last_seen = GetCurrentStatementStartTimestamp();
-	return previous_planid;
 }
 
 /*
@@ -300,6 +310,73 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 		m->max_exec = d->c.max_exec;
 	}
 	table_unlock(store, d, kind == STORE_EXEC ? USAGE_EXEC : 0);
+	return previous_planid;
+}
+
+/*
+ * Add a backend's batch of executions (pending.c) to its entry, created
+ * again without a text if it has gone since; return the plan of the
+ * entry's previous execution (0 if none).
+ */
+uint64
+store_apply_batch(const PendBatch *b)
+{
+	uint32		hint = key_hint(&b->key);
+	StoreData  *d;
+	StoreCounters *c;
+	uint64		previous_planid;
+	double		n_a,
+				n_b = (double) b->calls,
+				mean_b,
+				m2_b;
+
+	if (store == NULL || b->calls <= 0)
+		return 0;
+	d = table_lock(store, &b->key, hint);
+	if (d == NULL)
+	{
+		d = table_create_lock(store, &b->key, hint, "", 0);
+		if (d == NULL)
+			return 0;
+		if (d->c.first_seen == 0)
+			d->c.first_seen = d->c.minmax_stats_since = GetCurrentTimestamp();
+	}
+	c = &d->c;
+	previous_planid = c->last_planid;
+	c->last_planid = b->planid;
+
+	/* mean and squared deviations: Chan et al.'s pairwise combination */
+	n_a = (double) c->calls;
+	mean_b = b->total / n_b;
+	m2_b = Max(b->sumsq - b->total * mean_b, 0.0);
+	if (c->calls == 0)
+	{
+		c->mean_exec = mean_b;
+		c->m2_exec = m2_b;
+	}
+	else
+	{
+		double		delta = mean_b - c->mean_exec;
+
+		c->mean_exec += delta * n_b / (n_a + n_b);
+		c->m2_exec += m2_b + delta * delta * n_a * n_b / (n_a + n_b);
+	}
+	/* max == 0: the first sample since min and max were reset */
+	if (c->calls == 0 || c->max_exec == 0 || b->min < c->min_exec)
+		c->min_exec = b->min;
+	if (c->calls == 0 || b->max > c->max_exec)
+		c->max_exec = b->max;
+	c->calls += b->calls;
+	c->rows += b->rows;
+	c->total_exec += b->total;
+	for (int i = 0; i < b->nbuckets; i++)
+		hist_count_n(&d->hist, b->bucket[i], b->count[i]);
+	add_usage(c, &b->buf, &b->wal);
+	c->generic_plan_calls += b->generic_calls;
+	c->custom_plan_calls += b->custom_calls;
+	if (b->last_seen > c->last_seen)
+		c->last_seen = b->last_seen;
+	table_unlock(store, d, USAGE_EXEC * n_b);
 	return previous_planid;
 }
 
@@ -447,6 +524,8 @@ store_read(int *nrows, bool with_text)
 {
 	void	   *rows;
 
+	pending_flush_all();
+
 	*nrows = table_read(store, sizeof(StoreRow), with_text, emit_row, NULL, &rows);
 	return (StoreRow *) rows;
 }
@@ -470,6 +549,8 @@ StoreHistRow *
 store_read_hist(int *nrows)
 {
 	void	   *rows;
+
+	pending_flush_all();
 
 	*nrows = table_read(store, sizeof(StoreHistRow), false, emit_hist_row, NULL, &rows);
 	return (StoreHistRow *) rows;
@@ -521,6 +602,7 @@ store_histogram(uint64 queryid, bool all_users, Oid reader, LatdiagHistogram *ou
 	HistogramMerge m = {queryid, all_users, reader, false, out};
 	void	   *rows;
 
+	pending_flush_all();
 	memset(out, 0, sizeof(LatdiagHistogram));
 	(void) table_read_match(store, 1, false, match_queryid, &queryid,
 							merge_histogram, &m, &rows);
@@ -533,6 +615,7 @@ void
 store_info(int64 *entries, int64 *evictions, int64 *truncated,
 		   TimestampTz *stats_reset, Size *shmem)
 {
+	pending_flush_all();
 	table_stats(store, entries, evictions, truncated, stats_reset);
 	*shmem = table_shmem_size(store_table_def());
 }
@@ -544,6 +627,7 @@ store_info(int64 *entries, int64 *evictions, int64 *truncated,
 void
 store_reset(Oid userid, Oid dbid, uint64 queryid)
 {
+	pending_flush_all();
 	(void) table_reset(store, userid, dbid, queryid);
 }
 
@@ -564,5 +648,6 @@ store_reset_minmax(Oid userid, Oid dbid, uint64 queryid)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
+	pending_flush_all();
 	(void) table_update(store, userid, dbid, queryid, reset_minmax, &now);
 }

@@ -162,6 +162,8 @@ extern void store_note_parse(uint64 queryid, bool toplevel, const char *query,
 extern uint64 store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 						   const StoreSample *s, const char *query, int loc, int len);
 extern bool store_seen_slow(uint64 queryid, bool toplevel);
+struct PendBatch;
+extern uint64 store_apply_batch(const struct PendBatch *b);
 extern bool store_record_error(Oid userid, Oid dbid, uint64 queryid,
 							   bool toplevel, double ms, int sqlerrcode);
 

@@ -1,0 +1,186 @@
+/*
+ * measure.c: the time, buffer and WAL use of one execution.
+ *
+ * pg_stat_statements (and latdiag until 1.5) asks the executor for total-time
+ * instrumentation with INSTRUMENT_ALL: an Instrumentation allocated per
+ * execution, and around ExecutorRun and ExecutorFinish a copy of the buffer
+ * and WAL counters, a clock read and a difference, then InstrEndLoop.  When
+ * no other module shares it, latdiag does the same work itself for less: an
+ * entry in a fixed per-backend stack instead of an allocation, and the same
+ * snapshot and difference around each ExecutorRun and ExecutorFinish, in the
+ * hooks that already wrap them.  The figures are the same: time, buffers and
+ * WAL inside ExecutorRun and ExecutorFinish only, nested statements
+ * included, the time between two fetches of a portal excluded.
+ *
+ * WHEN THE EXECUTOR'S INSTRUMENTATION IS USED.  When a module inside our
+ * ExecutorStart hook set it up (pg_stat_statements loaded before latdiag,
+ * auto_explain), latdiag reads it as before.  Before 19, a module whose hook
+ * runs outside ours allocates totaltime only if it is still NULL and then
+ * reads what it finds: latdiag therefore measures cheaply only when its hook
+ * is the outermost one (else it allocates INSTRUMENT_ALL, as before).  In 19
+ * every module asks before standard_ExecutorStart (query_instr_options), so
+ * a query_instr present afterwards means someone asked.  When the stack is
+ * full (more than MEASURE_DEPTH tracked executions in progress), the
+ * executor's instrumentation is used.
+ *
+ * STACK.  An entry is pushed at ExecutorStart and removed at ExecutorEnd.
+ * An execution that fails never reaches ExecutorEnd: its entry stays until
+ * the transaction ends (every executor of a transaction has ended by the
+ * time its commit or abort callbacks run), when the stack is emptied.  An
+ * entry matches its QueryDesc and EState, so a stale one is never taken
+ * for a new execution: lookups start from the top.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "measure.h"
+
+ExecMeasure measure_stack[MEASURE_DEPTH];
+int			measure_depth = 0;
+
+/* The transaction ends: no execution of it is still in progress. */
+static void
+measure_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			measure_depth = 0;
+			break;
+		default:
+			break;
+	}
+}
+
+/* From _PG_init. */
+void
+measure_register_callbacks(void)
+{
+	RegisterXactCallback(measure_xact_callback, NULL);
+}
+
+/*
+ * Before standard_ExecutorStart, for a tracked execution: when the stack is
+ * full, ask for the executor's instrumentation (19 asks before the start).
+ */
+void
+measure_before_start(QueryDesc *qd)
+{
+	if (measure_depth >= MEASURE_DEPTH)
+		compat_query_instr_before_start(qd);
+}
+
+/*
+ * After standard_ExecutorStart, for a tracked execution: use the executor's
+ * instrumentation if someone set it up, else measure cheaply if nobody can
+ * read it later, else set it up as pg_stat_statements does.
+ */
+void
+measure_after_start(QueryDesc *qd, bool outermost)
+{
+	ExecMeasure *m;
+
+	if (compat_query_instr(qd) != NULL)
+		return;
+	if (measure_depth >= MEASURE_DEPTH ||
+		(COMPAT_QUERY_INSTR_SHARED_AFTER_START && !outermost))
+	{
+		compat_query_instr_after_start(qd);
+		return;
+	}
+	m = &measure_stack[measure_depth++];
+	m->qd = qd;
+	m->estate = qd->estate;
+	m->running = false;
+	INSTR_TIME_SET_ZERO(m->total);
+	memset(&m->buf, 0, sizeof(m->buf));
+	memset(&m->wal, 0, sizeof(m->wal));
+}
+
+/* measure_find, below the top of the stack. */
+ExecMeasure *
+measure_find_slow(QueryDesc *qd)
+{
+	for (int i = measure_depth - 1; i >= 0; i--)
+		if (measure_stack[i].qd == qd && measure_stack[i].estate == qd->estate)
+			return &measure_stack[i];
+	return NULL;
+}
+
+/* Is this execution measured, one way or the other? */
+bool
+measure_active(QueryDesc *qd)
+{
+	return compat_query_instr(qd) != NULL || measure_find(qd) != NULL;
+}
+
+/*
+ * At ExecutorEnd: the figures of the execution, and its entry removed.
+ * False if it was not measured (not tracked when it started).  The figures
+ * point into static memory, valid until the next call.
+ */
+bool
+measure_end(QueryDesc *qd, ExecFigures *f)
+{
+	static BufferUsage buf;
+	static WalUsage wal;
+	Instrumentation *qi = compat_query_instr(qd);
+	ExecMeasure *m;
+
+	if (qi != NULL)
+	{
+		/* make sure the totals are final; harmless if already done */
+		compat_query_instr_finish(qi);
+		f->ms = compat_query_instr_total_ms(qi);
+		f->bufusage = &qi->bufusage;
+		f->walusage = &qi->walusage;
+		return true;
+	}
+	m = measure_find(qd);
+	if (m == NULL || m->estate != qd->estate)
+		return false;
+	measure_run_end(m);
+	f->ms = INSTR_TIME_GET_MILLISEC(m->total);
+	buf = m->buf;
+	wal = m->wal;
+	f->bufusage = &buf;
+	f->walusage = &wal;
+	/* remove it, and the free entries it leaves on top */
+	m->qd = NULL;
+	while (measure_depth > 0 && measure_stack[measure_depth - 1].qd == NULL)
+		measure_depth--;
+	return true;
+}
+
+/* Time so far of an execution that is still running (or just failed). */
+double
+measure_elapsed_ms(QueryDesc *qd)
+{
+	Instrumentation *qi = compat_query_instr(qd);
+	ExecMeasure *m;
+	double		ms;
+
+	if (qi != NULL)
+		return compat_query_instr_elapsed_ms(qi);
+	m = measure_find(qd);
+	if (m == NULL)
+		return 0.0;
+	ms = INSTR_TIME_GET_MILLISEC(m->total);
+	if (m->running)
+	{
+		instr_time	now;
+
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_SUBTRACT(now, m->started);
+		ms += INSTR_TIME_GET_MILLISEC(now);
+	}
+	return ms;
+}

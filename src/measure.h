@@ -1,0 +1,92 @@
+/*
+ * measure.h: the time, buffer and WAL use of one execution.
+ *
+ * An execution is measured one of two ways (see measure.c):
+ *   - with the executor's own total-time instrumentation (QueryDesc.totaltime,
+ *     query_instr in 19), when another module asked for it or may read it;
+ *   - else cheaply, by latdiag alone: two clock reads and a buffer/WAL
+ *     snapshot around each ExecutorRun and ExecutorFinish, kept in a small
+ *     per-backend stack of the executions in progress.
+ * Either way the figures cover ExecutorRun and ExecutorFinish only, as
+ * pg_stat_statements counts them.
+ */
+#ifndef LATDIAG_MEASURE_H
+#define LATDIAG_MEASURE_H
+
+#include "executor/execdesc.h"
+#include "executor/instrument.h"
+#include "portability/instr_time.h"
+
+/* One execution in progress, measured cheaply. */
+typedef struct ExecMeasure
+{
+	QueryDesc  *qd;				/* NULL: a free entry */
+	EState	   *estate;
+	bool		running;		/* inside ExecutorRun or ExecutorFinish */
+	instr_time	started;
+	instr_time	total;
+	BufferUsage buf_start;
+	WalUsage	wal_start;
+	BufferUsage buf;
+	WalUsage	wal;
+} ExecMeasure;
+
+/* What an execution measured, at ExecutorEnd. */
+typedef struct ExecFigures
+{
+	double		ms;
+	const BufferUsage *bufusage;
+	const WalUsage *walusage;
+} ExecFigures;
+
+#define MEASURE_DEPTH 8			/* executions measured cheaply at once */
+
+extern PGDLLIMPORT int measure_depth;
+
+extern void measure_register_callbacks(void);
+extern void measure_before_start(QueryDesc *qd);
+extern void measure_after_start(QueryDesc *qd, bool outermost);
+extern ExecMeasure *measure_find_slow(QueryDesc *qd);
+extern bool measure_end(QueryDesc *qd, ExecFigures *f);
+extern bool measure_active(QueryDesc *qd);
+extern double measure_elapsed_ms(QueryDesc *qd);
+
+extern PGDLLIMPORT ExecMeasure measure_stack[MEASURE_DEPTH];
+
+/* The cheap measurement of an execution in progress, or NULL. */
+static inline ExecMeasure *
+measure_find(QueryDesc *qd)
+{
+	if (likely(measure_depth == 0))
+		return NULL;
+	if (likely(measure_stack[measure_depth - 1].qd == qd))
+		return &measure_stack[measure_depth - 1];
+	return measure_find_slow(qd);
+}
+
+/* ExecutorRun or ExecutorFinish begins. */
+static inline void
+measure_run_begin(ExecMeasure *m)
+{
+	m->buf_start = pgBufferUsage;
+	m->wal_start = pgWalUsage;
+	INSTR_TIME_SET_CURRENT(m->started);
+	m->running = true;
+}
+
+/* ExecutorRun or ExecutorFinish ends, normally or by an error. */
+static inline void
+measure_run_end(ExecMeasure *m)
+{
+	instr_time	now;
+
+	if (!m->running)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_ACCUM_DIFF(m->total, now, m->started);
+	BufferUsageAccumDiff(&m->buf, &pgBufferUsage, &m->buf_start);
+	WalUsageAccumDiff(&m->wal, &pgWalUsage, &m->wal_start);
+	m->running = false;
+}
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * pending.h: finished executions batched per backend, flushed to the query
+ * and plan stores.  See pending.c.
+ */
+#ifndef LATDIAG_PENDING_H
+#define LATDIAG_PENDING_H
+
+#include "executor/instrument.h"
+#include "utils/timestamp.h"
+
+#include "store.h"
+
+#define PEND_BUCKETS 4			/* histogram buckets of one batch */
+
+/* The executions of one (statement, plan) not yet in the stores. */
+typedef struct PendBatch
+{
+	StoreKey	key;			/* padding zeroed */
+	uint64		planid;
+	int64		calls;
+	int64		rows;
+	double		total;			/* milliseconds */
+	double		sumsq;			/* sum of squared milliseconds */
+	double		min;
+	double		max;
+	int64		generic_calls;
+	int64		custom_calls;
+	TimestampTz last_seen;
+	BufferUsage buf;
+	WalUsage	wal;
+	int32		nbuckets;
+	uint16		bucket[PEND_BUCKETS];
+	uint32		count[PEND_BUCKETS];
+} PendBatch;
+
+extern void pending_shmem_request(void);
+extern void pending_shmem_startup(void);
+extern Size pending_shmem_size(void);
+
+/* the query path, from ExecutorEnd */
+extern bool pending_record(uint64 queryid, bool toplevel, const StoreSample *smp);
+extern void pending_prime(uint64 queryid, bool toplevel, uint64 planid);
+
+/* flushing */
+extern void pending_flush_all(void);
+extern void pending_flush_stale(TimestampTz now);
+extern int64 pending_flushes(void);
+
+#endif

@@ -344,7 +344,7 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 static void
 latdiag_ExecutorFinish(QueryDesc *queryDesc)
 {
-	ExecMeasure *m = measure_find(queryDesc);
+	ExecMeasure *m = measure_find_finish(queryDesc);
 
 	if (m)
 		measure_run_begin(m);
@@ -385,11 +385,13 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		StoreSample smp;
 		uint64		previous_planid;
 		bool		slow;
+		BufferUsage bufusage;
+		WalUsage	walusage;
 
 		smp.ms = fig.ms;
 		smp.rows = queryDesc->estate->es_processed;
-		smp.bufusage = fig.bufusage;
-		smp.walusage = fig.walusage;
+		smp.bufusage = NULL;	/* computed below when recorded directly */
+		smp.walusage = NULL;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id_of(queryDesc->plannedstmt);
 		smp.jit = queryDesc->estate->es_jit ? &queryDesc->estate->es_jit->instr : NULL;
@@ -411,8 +413,12 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		slow = slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
 			snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration);
 		if (!slow && IsTransactionState() &&
-			pending_record(queryid, exec_nesting == 0, &smp))
+			pending_record(queryid, exec_nesting == 0, &smp, &fig))
 			goto done;
+
+		measure_usage(&fig, &bufusage, &walusage);
+		smp.bufusage = &bufusage;
+		smp.walusage = &walusage;
 
 		previous_planid =
 			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,

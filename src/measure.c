@@ -40,6 +40,8 @@
 #include "measure.h"
 
 ExecMeasure measure_stack[MEASURE_DEPTH];
+const BufferUsage measure_zero_buf;
+const WalUsage measure_zero_wal;
 int			measure_depth = 0;
 
 /* The transaction ends: no execution of it is still in progress. */
@@ -99,7 +101,7 @@ measure_after_start(QueryDesc *qd, bool outermost)
 	m = &measure_stack[measure_depth++];
 	m->qd = qd;
 	m->estate = qd->estate;
-	m->running = false;
+	m->running = m->ended = m->folded = false;
 	INSTR_TIME_SET_ZERO(m->total);
 	memset(&m->buf, 0, sizeof(m->buf));
 	memset(&m->wal, 0, sizeof(m->wal));
@@ -125,13 +127,12 @@ measure_active(QueryDesc *qd)
 /*
  * At ExecutorEnd: the figures of the execution, and its entry removed.
  * False if it was not measured (not tracked when it started).  The figures
- * point into static memory, valid until the next call.
+ * point into the entry or the executor's instrumentation: use them before
+ * another execution starts.
  */
 bool
 measure_end(QueryDesc *qd, ExecFigures *f)
 {
-	static BufferUsage buf;
-	static WalUsage wal;
 	Instrumentation *qi = compat_query_instr(qd);
 	ExecMeasure *m;
 
@@ -140,8 +141,12 @@ measure_end(QueryDesc *qd, ExecFigures *f)
 		/* make sure the totals are final; harmless if already done */
 		compat_query_instr_finish(qi);
 		f->ms = compat_query_instr_total_ms(qi);
-		f->bufusage = &qi->bufusage;
-		f->walusage = &qi->walusage;
+		f->buf_end = &qi->bufusage;
+		f->buf_start = &measure_zero_buf;
+		f->buf_folded = NULL;
+		f->wal_end = &qi->walusage;
+		f->wal_start = &measure_zero_wal;
+		f->wal_folded = NULL;
 		return true;
 	}
 	m = measure_find(qd);
@@ -149,15 +154,40 @@ measure_end(QueryDesc *qd, ExecFigures *f)
 		return false;
 	measure_run_end(m);
 	f->ms = INSTR_TIME_GET_MILLISEC(m->total);
-	buf = m->buf;
-	wal = m->wal;
-	f->bufusage = &buf;
-	f->walusage = &wal;
+	if (m->ended)
+	{
+		f->buf_end = &m->buf_end;
+		f->buf_start = &m->buf_start;
+		f->wal_end = &m->wal_end;
+		f->wal_start = &m->wal_start;
+	}
+	else
+	{
+		f->buf_end = f->buf_start = &measure_zero_buf;
+		f->wal_end = f->wal_start = &measure_zero_wal;
+	}
+	f->buf_folded = m->folded ? &m->buf : NULL;
+	f->wal_folded = m->folded ? &m->wal : NULL;
 	/* remove it, and the free entries it leaves on top */
 	m->qd = NULL;
 	while (measure_depth > 0 && measure_stack[measure_depth - 1].qd == NULL)
 		measure_depth--;
 	return true;
+}
+
+/* An execution's buffer and WAL use, from its figures. */
+void
+measure_usage(const ExecFigures *f, BufferUsage *buf, WalUsage *wal)
+{
+	memset(buf, 0, sizeof(BufferUsage));
+	memset(wal, 0, sizeof(WalUsage));
+	BufferUsageAccumDiff(buf, f->buf_end, f->buf_start);
+	WalUsageAccumDiff(wal, f->wal_end, f->wal_start);
+	if (f->buf_folded)
+	{
+		BufferUsageAccumDiff(buf, f->buf_folded, &measure_zero_buf);
+		WalUsageAccumDiff(wal, f->wal_folded, &measure_zero_wal);
+	}
 }
 
 /* Time so far of an execution that is still running (or just failed). */

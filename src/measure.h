@@ -14,6 +14,7 @@
 #define LATDIAG_MEASURE_H
 
 #include "executor/execdesc.h"
+#include "nodes/execnodes.h"
 #include "executor/instrument.h"
 #include "portability/instr_time.h"
 
@@ -23,20 +24,32 @@ typedef struct ExecMeasure
 	QueryDesc  *qd;				/* NULL: a free entry */
 	EState	   *estate;
 	bool		running;		/* inside ExecutorRun or ExecutorFinish */
+	bool		ended;			/* an interval ended: buf_end is set */
+	bool		folded;			/* buf holds earlier intervals */
 	instr_time	started;
 	instr_time	total;
-	BufferUsage buf_start;
+	BufferUsage buf_start;		/* counters when the last interval began */
 	WalUsage	wal_start;
-	BufferUsage buf;
+	BufferUsage buf_end;		/* ... and when it ended */
+	WalUsage	wal_end;
+	BufferUsage buf;			/* the intervals before it, when folded */
 	WalUsage	wal;
 } ExecMeasure;
 
-/* What an execution measured, at ExecutorEnd. */
+/*
+ * What an execution measured, at ExecutorEnd.  Its buffer use is
+ * buf_end - buf_start, plus buf_folded if not NULL (the same for WAL):
+ * a batch adds that to its sums directly (measure_usage() computes it).
+ */
 typedef struct ExecFigures
 {
 	double		ms;
-	const BufferUsage *bufusage;
-	const WalUsage *walusage;
+	const BufferUsage *buf_end;
+	const BufferUsage *buf_start;
+	const BufferUsage *buf_folded;
+	const WalUsage *wal_end;
+	const WalUsage *wal_start;
+	const WalUsage *wal_folded;
 } ExecFigures;
 
 #define MEASURE_DEPTH 8			/* executions measured cheaply at once */
@@ -48,9 +61,12 @@ extern void measure_before_start(QueryDesc *qd);
 extern void measure_after_start(QueryDesc *qd, bool outermost);
 extern ExecMeasure *measure_find_slow(QueryDesc *qd);
 extern bool measure_end(QueryDesc *qd, ExecFigures *f);
+extern void measure_usage(const ExecFigures *f, BufferUsage *buf, WalUsage *wal);
 extern bool measure_active(QueryDesc *qd);
 extern double measure_elapsed_ms(QueryDesc *qd);
 
+extern PGDLLIMPORT const BufferUsage measure_zero_buf;
+extern PGDLLIMPORT const WalUsage measure_zero_wal;
 extern PGDLLIMPORT ExecMeasure measure_stack[MEASURE_DEPTH];
 
 /* The cheap measurement of an execution in progress, or NULL. */
@@ -64,10 +80,31 @@ measure_find(QueryDesc *qd)
 	return measure_find_slow(qd);
 }
 
+/*
+ * The cheap measurement of an ExecutorFinish, or NULL.  That of a plain
+ * SELECT (no data-modifying WITH) is not measured: it runs no plan node and
+ * queues no trigger, so it uses no buffer and next to no time.
+ */
+static inline ExecMeasure *
+measure_find_finish(QueryDesc *qd)
+{
+	if (likely(measure_depth == 0) ||
+		(qd->operation == CMD_SELECT && qd->estate->es_auxmodifytables == NIL))
+		return NULL;
+	return measure_find(qd);
+}
+
 /* ExecutorRun or ExecutorFinish begins. */
 static inline void
 measure_run_begin(ExecMeasure *m)
 {
+	if (m->ended)
+	{
+		/* a later interval: keep what the earlier ones used */
+		BufferUsageAccumDiff(&m->buf, &m->buf_end, &m->buf_start);
+		WalUsageAccumDiff(&m->wal, &m->wal_end, &m->wal_start);
+		m->folded = true;
+	}
 	m->buf_start = pgBufferUsage;
 	m->wal_start = pgWalUsage;
 	INSTR_TIME_SET_CURRENT(m->started);
@@ -84,9 +121,10 @@ measure_run_end(ExecMeasure *m)
 		return;
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_ACCUM_DIFF(m->total, now, m->started);
-	BufferUsageAccumDiff(&m->buf, &pgBufferUsage, &m->buf_start);
-	WalUsageAccumDiff(&m->wal, &pgWalUsage, &m->wal_start);
+	m->buf_end = pgBufferUsage;
+	m->wal_end = pgWalUsage;
 	m->running = false;
+	m->ended = true;
 }
 
 #endif

@@ -57,6 +57,7 @@
 
 #include "compat.h"
 #include "histogram.h"
+#include "measure.h"
 #include "pending.h"
 #include "plans.h"
 #include "store.h"
@@ -82,8 +83,6 @@ typedef struct PendShared
 static PendShared *pend = NULL;
 static PendSlot *my_slot = NULL;
 static bool my_slot_checked = false;
-static const BufferUsage zero_buf;
-static const WalUsage zero_wal;
 
 static Size
 pending_size(void)
@@ -209,7 +208,8 @@ find(PendSlot *s, uint64 queryid, bool toplevel, Oid userid)
  * first).  The caller has checked that it is not slow.
  */
 bool
-pending_record(uint64 queryid, bool toplevel, const StoreSample *smp)
+pending_record(uint64 queryid, bool toplevel, const StoreSample *smp,
+			   const ExecFigures *f)
 {
 	PendSlot   *s = get_my_slot();
 	PendBatch  *b;
@@ -261,10 +261,13 @@ pending_record(uint64 queryid, bool toplevel, const StoreSample *smp)
 	else if (smp->plan_origin == 2)
 		b->custom_calls++;
 	b->last_seen = GetCurrentStatementStartTimestamp();
-	if (smp->bufusage)
-		BufferUsageAccumDiff(&b->buf, smp->bufusage, &zero_buf);
-	if (smp->walusage)
-		WalUsageAccumDiff(&b->wal, smp->walusage, &zero_wal);
+	BufferUsageAccumDiff(&b->buf, f->buf_end, f->buf_start);
+	WalUsageAccumDiff(&b->wal, f->wal_end, f->wal_start);
+	if (f->buf_folded)
+	{
+		BufferUsageAccumDiff(&b->buf, f->buf_folded, &measure_zero_buf);
+		WalUsageAccumDiff(&b->wal, f->wal_folded, &measure_zero_wal);
+	}
 	if (s->oldest == 0)
 		s->oldest = b->last_seen;
 	SpinLockRelease(&s->mutex);

@@ -8,6 +8,7 @@
 #include "executor/instrument.h"
 #include "utils/timestamp.h"
 
+#include "measure.h"
 #include "store.h"
 
 #define PEND_BUCKETS 4			/* histogram buckets of one batch */
@@ -38,7 +39,8 @@ extern void pending_shmem_startup(void);
 extern Size pending_shmem_size(void);
 
 /* the query path, from ExecutorEnd */
-extern bool pending_record(uint64 queryid, bool toplevel, const StoreSample *smp);
+extern bool pending_record(uint64 queryid, bool toplevel, const StoreSample *smp,
+						   const ExecFigures *f);
 extern void pending_prime(uint64 queryid, bool toplevel, uint64 planid);
 
 /* flushing */

@@ -251,8 +251,9 @@ hash_plan(PlannedStmt *stmt, Plan *plan, uint64 h)
 		default:
 			break;
 	}
-	h = hash_plan(stmt, plan->lefttree, h);
-	h = hash_plan(stmt, plan->righttree, h);
+	/* a missing child mixes in 0, as hash_plan(NULL) does, without a call */
+	h = plan->lefttree ? hash_plan(stmt, plan->lefttree, h) : mix(h, 0);
+	h = plan->righttree ? hash_plan(stmt, plan->righttree, h) : mix(h, 0);
 	return h;
 }
 

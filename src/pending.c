@@ -11,13 +11,13 @@
  * directly (so the statement's entry, its plan's entry and text exist and
  * the plan has no large-table seq scan to count), and that are themselves
  * not slow (no snapshot, no slow-execution record), used no JIT and no
- * parallel workers, and fit the batch's few histogram buckets.  Anything
+ * parallel workers, and fit the batch's window of histogram buckets.  Anything
  * else goes the direct way, after the key's batch is flushed (so that plan
  * changes are seen in order).
  *
  * WHERE.  Each backend owns a slot in shared memory (indexed by its proc
  * number) holding up to PEND_ENTRIES batches: calls, rows, time sums, min,
- * max, buffer and WAL sums, a few histogram buckets.  Adding an execution
+ * max, buffer and WAL sums, a window of histogram buckets.  Adding an execution
  * takes only the slot's spinlock, which nobody else wants in the common
  * case: no LWLock, no shared hash lookup, no entry spinlock, no plan-table
  * update.
@@ -229,10 +229,10 @@ pending_record(uint64 queryid, bool toplevel, const StoreSample *smp,
 		return false;
 	}
 	b = &s->b[i];
-	for (j = 0; j < b->nbuckets; j++)
-		if (b->bucket[j] == smp->bucket)
-			break;
-	if (b->planid != smp->planid || (j == PEND_BUCKETS))
+	if (b->base < 0)
+		b->base = Max(smp->bucket - PEND_BELOW, 0);
+	j = smp->bucket - b->base;
+	if (b->planid != smp->planid || j < 0 || j >= PEND_SPAN)
 	{
 		/* take the batch out and record it before this execution */
 		old = *b;
@@ -240,12 +240,6 @@ pending_record(uint64 queryid, bool toplevel, const StoreSample *smp,
 		SpinLockRelease(&s->mutex);
 		apply(&old, 1);
 		return false;
-	}
-	if (j == b->nbuckets)
-	{
-		b->bucket[j] = (uint16) smp->bucket;
-		b->count[j] = 0;
-		b->nbuckets++;
 	}
 	b->count[j]++;
 	b->calls++;
@@ -310,6 +304,7 @@ pending_prime(uint64 queryid, bool toplevel, uint64 planid)
 		b->key.queryid = queryid;
 		b->key.toplevel = toplevel;
 		b->planid = planid;
+		b->base = -1;
 	}
 	SpinLockRelease(&s->mutex);
 }

@@ -11,7 +11,13 @@
 #include "measure.h"
 #include "store.h"
 
-#define PEND_BUCKETS 4			/* histogram buckets of one batch */
+/*
+ * A batch counts its executions' latencies in a window of PEND_SPAN
+ * consecutive histogram buckets (2.7 octaves: from 1/3 to 2.3 times its
+ * first execution's latency); one outside is recorded directly.
+ */
+#define PEND_SPAN		48
+#define PEND_BELOW		20		/* buckets below the first execution's */
 
 /* The executions of one (statement, plan) not yet in the stores. */
 typedef struct PendBatch
@@ -29,9 +35,8 @@ typedef struct PendBatch
 	TimestampTz last_seen;
 	BufferUsage buf;
 	WalUsage	wal;
-	int32		nbuckets;
-	uint16		bucket[PEND_BUCKETS];
-	uint32		count[PEND_BUCKETS];
+	int32		base;			/* histogram bucket of count[0]; -1: unset */
+	uint32		count[PEND_SPAN];
 } PendBatch;
 
 extern void pending_shmem_request(void);

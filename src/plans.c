@@ -455,8 +455,9 @@ plans_apply_batch(const PendBatch *b, uint64 previous_planid)
 		d->calls += b->calls;
 		d->total_exec += b->total;
 		d->mean_exec = d->total_exec / d->calls;
-		for (int i = 0; i < b->nbuckets; i++)
-			hist_count_n(&d->hist, b->bucket[i], b->count[i]);
+		for (int i = 0; i < PEND_SPAN && b->base >= 0; i++)
+			if (b->count[i] != 0 && b->base + i < HIST_BUCKETS)
+				hist_count_n(&d->hist, b->base + i, b->count[i]);
 		if (b->last_seen > d->last_seen)
 			d->last_seen = b->last_seen;
 		table_unlock(plans, d, (double) b->calls);

@@ -369,8 +369,9 @@ store_apply_batch(const PendBatch *b)
 	c->calls += b->calls;
 	c->rows += b->rows;
 	c->total_exec += b->total;
-	for (int i = 0; i < b->nbuckets; i++)
-		hist_count_n(&d->hist, b->bucket[i], b->count[i]);
+	for (int i = 0; i < PEND_SPAN && b->base >= 0; i++)
+		if (b->count[i] != 0 && b->base + i < HIST_BUCKETS)
+			hist_count_n(&d->hist, b->base + i, b->count[i]);
 	add_usage(c, &b->buf, &b->wal);
 	c->generic_plan_calls += b->generic_calls;
 	c->custom_plan_calls += b->custom_calls;

@@ -230,9 +230,13 @@ pending_record(uint64 queryid, bool toplevel, const StoreSample *smp,
 	}
 	b = &s->b[i];
 	if (b->base < 0)
+	{
 		b->base = Max(smp->bucket - PEND_BELOW, 0);
+		b->lo = b->hi = smp->bucket - b->base;
+	}
 	j = smp->bucket - b->base;
-	if (b->planid != smp->planid || j < 0 || j >= PEND_SPAN)
+	if (b->planid != smp->planid || j < 0 || j >= PEND_SPAN ||
+		b->count[j] == PG_UINT16_MAX)
 	{
 		/* take the batch out and record it before this execution */
 		old = *b;
@@ -242,6 +246,10 @@ pending_record(uint64 queryid, bool toplevel, const StoreSample *smp,
 		return false;
 	}
 	b->count[j]++;
+	if (j < b->lo)
+		b->lo = j;
+	if (j > b->hi)
+		b->hi = j;
 	b->calls++;
 	b->rows += smp->rows;
 	b->total += smp->ms;

@@ -13,11 +13,11 @@
 
 /*
  * A batch counts its executions' latencies in a window of PEND_SPAN
- * consecutive histogram buckets (2.7 octaves: from 1/3 to 2.3 times its
- * first execution's latency); one outside is recorded directly.
+ * consecutive histogram buckets (7 octaves: from 1/12 to 10 times its first
+ * execution's latency); one outside is recorded directly.
  */
-#define PEND_SPAN		48
-#define PEND_BELOW		20		/* buckets below the first execution's */
+#define PEND_SPAN		128
+#define PEND_BELOW		64		/* buckets below the first execution's */
 
 /* The executions of one (statement, plan) not yet in the stores. */
 typedef struct PendBatch
@@ -35,8 +35,10 @@ typedef struct PendBatch
 	TimestampTz last_seen;
 	BufferUsage buf;
 	WalUsage	wal;
-	int32		base;			/* histogram bucket of count[0]; -1: unset */
-	uint32		count[PEND_SPAN];
+	int16		base;			/* histogram bucket of count[0]; -1: unset */
+	uint8		lo;				/* the counts in use: lo .. hi */
+	uint8		hi;
+	uint16		count[PEND_SPAN];
 } PendBatch;
 
 extern void pending_shmem_request(void);

@@ -455,7 +455,7 @@ plans_apply_batch(const PendBatch *b, uint64 previous_planid)
 		d->calls += b->calls;
 		d->total_exec += b->total;
 		d->mean_exec = d->total_exec / d->calls;
-		for (int i = 0; i < PEND_SPAN && b->base >= 0; i++)
+		for (int i = b->lo; i <= b->hi && b->base >= 0; i++)
 			if (b->count[i] != 0 && b->base + i < HIST_BUCKETS)
 				hist_count_n(&d->hist, b->base + i, b->count[i]);
 		if (b->last_seen > d->last_seen)

@@ -369,7 +369,7 @@ store_apply_batch(const PendBatch *b)
 	c->calls += b->calls;
 	c->rows += b->rows;
 	c->total_exec += b->total;
-	for (int i = 0; i < PEND_SPAN && b->base >= 0; i++)
+	for (int i = b->lo; i <= b->hi && b->base >= 0; i++)
 		if (b->count[i] != 0 && b->base + i < HIST_BUCKETS)
 			hist_count_n(&d->hist, b->base + i, b->count[i]);
 	add_usage(c, &b->buf, &b->wal);

@@ -370,6 +370,60 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 		measure_run_end(m);
 }
 
+/*
+ * Record a finished execution directly in every store (when it could not
+ * go into its backend's batch), then prime a batch for the next ones.
+ */
+static void
+record_directly(QueryDesc *queryDesc, uint64 queryid, StoreSample *smp,
+				const ExecFigures *fig, double lock_ms, bool slow)
+{
+	BufferUsage bufusage;
+	WalUsage	walusage;
+	uint64		previous_planid;
+
+	measure_usage(fig, &bufusage, &walusage);
+	smp->bufusage = &bufusage;
+	smp->walusage = &walusage;
+
+	previous_planid =
+		store_record(queryid, exec_nesting == 0, STORE_EXEC, smp,
+					 queryDesc->sourceText,
+					 queryDesc->plannedstmt->stmt_location,
+					 queryDesc->plannedstmt->stmt_len);
+	if (slowexec_is_slow(smp->ms, latdiag_slow_execution_min_duration))
+		log_slow(smp, queryid, lock_ms, queryDesc->sourceText,
+				 queryDesc->plannedstmt->stmt_location,
+				 queryDesc->plannedstmt->stmt_len);
+
+	/*
+	 * Plans and snapshots may run EXPLAIN, which reads the catalogs: only
+	 * inside a transaction in progress (an executor can be shut down during
+	 * abort).
+	 */
+	if (IsTransactionState())
+	{
+		Oid			scan_relids[SCANS_PER_PLAN];
+		bool		new_plan;
+		int			nscans;
+
+		nscans = plans_record(queryDesc, queryid, smp->planid,
+							  previous_planid, smp->ms, smp->bucket,
+							  &new_plan, scan_relids);
+		if (new_plan)
+		{
+			nscans = scans_on_new_plan(queryDesc, queryid, scan_relids);
+			plans_set_scans(queryid, smp->planid, scan_relids, nscans);
+		}
+		if (nscans > 0)
+			scans_record(queryDesc, queryid, scan_relids, nscans, smp->ms);
+		if (snapshots_is_slow(smp->ms, latdiag_snapshot_min_duration))
+			snapshots_consider(queryDesc, queryid, smp->planid, smp->ms);
+		else if (!slow && nscans == 0 && smp->jit == NULL)
+			pending_prime(queryid, exec_nesting == 0, smp->planid);
+	}
+}
+
 static void
 latdiag_ExecutorEnd(QueryDesc *queryDesc)
 {
@@ -383,14 +437,11 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 	if (track)
 	{
 		StoreSample smp;
-		uint64		previous_planid;
 		bool		slow;
-		BufferUsage bufusage;
-		WalUsage	walusage;
 
 		smp.ms = fig.ms;
 		smp.rows = queryDesc->estate->es_processed;
-		smp.bufusage = NULL;	/* computed below when recorded directly */
+		smp.bufusage = NULL;	/* record_directly computes them */
 		smp.walusage = NULL;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id_of(queryDesc->plannedstmt);
@@ -402,63 +453,26 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		smp.plan_origin = compat_plan_is_generic(queryDesc->plannedstmt) ? 1 :
 			compat_plan_is_custom(queryDesc->plannedstmt) ? 2 : 0;
 
+		/*
+		 * Every finished execution of a tracked statement passes here:
+		 * captures that need each execution are called here (keep them
+		 * cheap: backend-local work, or a batch of their own).
+		 */
 		if (!nplusone_skip())
 			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
 
 		/*
-		 * The single place where a finished execution is recorded: in its
-		 * backend's batch (pending.c) when it is an ordinary one, else
-		 * directly in every store.  Per-execution captures go here.
+		 * The single place where a finished execution is recorded in the
+		 * stores: in its backend's batch (pending.c) when it is an ordinary
+		 * one, else directly.
 		 */
 		slow = slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
 			snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration);
-		if (!slow && IsTransactionState() &&
-			pending_record(queryid, exec_nesting == 0, &smp, &fig))
-			goto done;
-
-		measure_usage(&fig, &bufusage, &walusage);
-		smp.bufusage = &bufusage;
-		smp.walusage = &walusage;
-
-		previous_planid =
-			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
-						 queryDesc->sourceText,
-						 queryDesc->plannedstmt->stmt_location,
-						 queryDesc->plannedstmt->stmt_len);
-		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
-			log_slow(&smp, queryid, lock_ms, queryDesc->sourceText,
-					 queryDesc->plannedstmt->stmt_location,
-					 queryDesc->plannedstmt->stmt_len);
-
-		/*
-		 * Plans and snapshots may run EXPLAIN, which reads the catalogs:
-		 * only inside a transaction in progress (an executor can be shut
-		 * down during abort).
-		 */
-		if (IsTransactionState())
-		{
-			Oid			scan_relids[SCANS_PER_PLAN];
-			bool		new_plan;
-			int			nscans;
-
-			nscans = plans_record(queryDesc, queryid, smp.planid,
-								  previous_planid, smp.ms, smp.bucket,
-								  &new_plan, scan_relids);
-			if (new_plan)
-			{
-				nscans = scans_on_new_plan(queryDesc, queryid, scan_relids);
-				plans_set_scans(queryid, smp.planid, scan_relids, nscans);
-			}
-			if (nscans > 0)
-				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
-			if (snapshots_is_slow(smp.ms, latdiag_snapshot_min_duration))
-				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms);
-			else if (!slow && nscans == 0 && smp.jit == NULL)
-				pending_prime(queryid, exec_nesting == 0, smp.planid);
-		}
+		if (slow || !IsTransactionState() ||
+			!pending_record(queryid, exec_nesting == 0, &smp, &fig))
+			record_directly(queryDesc, queryid, &smp, &fig, lock_ms, slow);
 	}
 
-done:
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else

@@ -25,15 +25,16 @@
  *
  * STACK.  An entry is pushed at ExecutorStart and removed at ExecutorEnd.
  * An execution that fails never reaches ExecutorEnd: its entry stays until
- * the transaction ends (every executor of a transaction has ended by the
- * time its commit or abort callbacks run), when the stack is emptied.  An
+ * the next push in another transaction (every executor of a transaction has
+ * ended when it ends, holdable cursors included: they are materialized at
+ * commit), which pops the entries of older transactions off the top.  An
  * entry matches its QueryDesc and EState, so a stale one is never taken
  * for a new execution: lookups start from the top.
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "executor/executor.h"
+#include "storage/proc.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -43,31 +44,6 @@ ExecMeasure measure_stack[MEASURE_DEPTH];
 const BufferUsage measure_zero_buf;
 const WalUsage measure_zero_wal;
 int			measure_depth = 0;
-
-/* The transaction ends: no execution of it is still in progress. */
-static void
-measure_xact_callback(XactEvent event, void *arg)
-{
-	switch (event)
-	{
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PREPARE:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			measure_depth = 0;
-			break;
-		default:
-			break;
-	}
-}
-
-/* From _PG_init. */
-void
-measure_register_callbacks(void)
-{
-	RegisterXactCallback(measure_xact_callback, NULL);
-}
 
 /*
  * Before standard_ExecutorStart, for a tracked execution: when the stack is
@@ -89,9 +65,13 @@ void
 measure_after_start(QueryDesc *qd, bool outermost)
 {
 	ExecMeasure *m;
+	LocalTransactionId lxid = compat_my_lxid();
 
 	if (compat_query_instr(qd) != NULL)
 		return;
+	/* executions of an ended transaction have all ended or failed */
+	while (measure_depth > 0 && measure_stack[measure_depth - 1].lxid != lxid)
+		measure_depth--;
 	if (measure_depth >= MEASURE_DEPTH ||
 		(COMPAT_QUERY_INSTR_SHARED_AFTER_START && !outermost))
 	{
@@ -99,6 +79,7 @@ measure_after_start(QueryDesc *qd, bool outermost)
 		return;
 	}
 	m = &measure_stack[measure_depth++];
+	m->lxid = lxid;
 	m->qd = qd;
 	m->estate = qd->estate;
 	m->running = m->ended = m->folded = false;

@@ -17,10 +17,12 @@
 #include "nodes/execnodes.h"
 #include "executor/instrument.h"
 #include "portability/instr_time.h"
+#include "storage/lock.h"
 
 /* One execution in progress, measured cheaply. */
 typedef struct ExecMeasure
 {
+	LocalTransactionId lxid;	/* the transaction it runs in */
 	QueryDesc  *qd;				/* NULL: a free entry */
 	EState	   *estate;
 	bool		running;		/* inside ExecutorRun or ExecutorFinish */
@@ -56,7 +58,6 @@ typedef struct ExecFigures
 
 extern PGDLLIMPORT int measure_depth;
 
-extern void measure_register_callbacks(void);
 extern void measure_before_start(QueryDesc *qd);
 extern void measure_after_start(QueryDesc *qd, bool outermost);
 extern ExecMeasure *measure_find_slow(QueryDesc *qd);

@@ -15,7 +15,6 @@
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
-#include "measure.h"
 #include "reports.h"
 
 COMPAT_MODULE_MAGIC("postgres_latdiag", LATDIAG_VERSION);
@@ -33,7 +32,6 @@ _PG_init(void)
 	EnableQueryId();
 	hooks_install();
 	locks_register_callbacks();
-	measure_register_callbacks();
 	errors_install();
 	locks_register_sampler();
 	reports_register_worker();

@@ -266,9 +266,9 @@ nplusone_skip(void)
 }
 
 /*
- * A hash of a statement's text from its first constant on: FNV-1a for the
- * short texts of OLTP statements (cheaper than a general hash's set-up),
- * hash_bytes_extended beyond 32 bytes.
+ * A hash of a statement's text from its first constant on: FNV-1a with a
+ * final mix for the short texts of OLTP statements (cheaper than a general
+ * hash's set-up), hash_bytes_extended beyond 32 bytes.
  */
 static inline uint64
 text_hash(const unsigned char *p, int n)
@@ -279,6 +279,12 @@ text_hash(const unsigned char *p, int n)
 		return hash_bytes_extended(p, n, 0);
 	for (int i = 0; i < n; i++)
 		h = (h ^ p[i]) * UINT64CONST(0x100000001b3);
+	/* murmur3's finalizer: FNV leaves the high bits (HyperLogLog's) poorly mixed */
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
 	return h;
 }
 

@@ -25,7 +25,9 @@ OBJS = \
 	src/views.o \
 	src/advisor.o \
 	src/reports.o \
-	src/windows.o
+	src/windows.o \
+	src/measure.o \
+	src/pending.o
 
 EXTENSION = postgres_latdiag
 DATA = $(wildcard sql/postgres_latdiag--*.sql)

@@ -10,6 +10,11 @@
 #   after the crash restart its executions are there, read from that file.
 # - A reset also discards the batches in progress in other sessions.
 # - A session that exits flushes its batches.
+# - Per-source counts (latdiag_query_sources) go through the batches too:
+#   one statement sent by two sources (application_name, sqlcommenter
+#   route) from one session, interleaved, is counted per source; query
+#   shapes (latdiag_query_shapes) flagged at some executions of a batched
+#   statement are all counted.
 use strict;
 use warnings;
 use Time::HiRes qw(usleep);
@@ -32,14 +37,14 @@ INSERT INTO bt SELECT g, 'v' || g FROM generate_series(1, 100) g;
 });
 # One table per statement: the query id does not depend on column aliases.
 $node->safe_psql('postgres', "CREATE TABLE $_ AS SELECT * FROM bt; ALTER TABLE $_ ADD PRIMARY KEY (id);")
-  foreach qw(bt_open bt_reset bt_exit bt_idle);
+  foreach qw(bt_open bt_reset bt_exit bt_idle bt_src bt_shape);
 my $file = $node->data_dir . '/pg_stat/latdiag.stat';
 
 sub calls
 {
 	my ($tag) = @_;
 	return $node->safe_psql('postgres',
-		"SELECT coalesce(sum(calls), 0) FROM latdiag_queries WHERE query LIKE 'SELECT v FROM $tag WHERE %'");
+		"SELECT coalesce(sum(calls), 0) FROM latdiag_queries WHERE query LIKE 'SELECT % FROM $tag %'");
 }
 
 sub run_in
@@ -66,6 +71,36 @@ is(calls('bt_reset'), 5, 'the open session counts again from the reset');
 $node->safe_psql('postgres',
 	join(";\n", map { "SELECT v FROM bt_exit WHERE id = $_" } 1 .. 30) . ";\n");
 is(calls('bt_exit'), 30, 'a session that ended: its 30 executions');
+
+# ------------------------------------------------ sources and shapes through the batches
+my $s = $node->background_psql('postgres');
+$s->query_safe("SET application_name = 'batch_app'");
+for my $i (1 .. 30)
+{
+	$s->query_safe("SELECT v FROM bt_src WHERE id = $i");
+	$s->query_safe("SELECT v FROM bt_src WHERE id = $i /*route='%2Fbatched'*/")
+	  if $i % 3 == 0;
+}
+$s->query_safe("SET application_name = 'other_app'");
+$s->query_safe("SELECT v FROM bt_src WHERE id = $_") for 1 .. 4;
+is( $node->safe_psql('postgres', q{
+	SELECT string_agg(application_name || ':' || coalesce(route, '-') || ':' || calls, ' '
+	                  ORDER BY application_name, route NULLS FIRST)
+	  FROM latdiag_query_sources WHERE query LIKE 'SELECT v FROM bt_src WHERE %'}),
+	'batch_app:-:30 batch_app:/batched:10 other_app:-:4',
+	'an open session: per-source calls of a batched statement, interleaved sources');
+is(calls('bt_src'), 44, 'and the statement\'s calls are their sum');
+# OFFSET 1000 (latdiag.large_offset) at one execution in 4, 0 otherwise
+$s->query_safe(
+	"SELECT * FROM bt_shape ORDER BY id LIMIT 1 OFFSET " . ($_ % 4 == 0 ? 1000 : 0))
+  for 1 .. 40;
+is( $node->safe_psql('postgres', q{
+	SELECT shape || ':' || executions FROM latdiag_query_shapes
+	 WHERE query LIKE '%FROM bt_shape ORDER BY id%'}),
+	'deep_offset:10',
+	'a batched statement: its 10 deep-OFFSET executions counted');
+is(calls('bt_shape'), 40, 'and its 40 executions');
+$s->quit;
 
 # ------------------------------------------------ an idle session's batches, through a crash
 my $pid = $a->query_safe('SELECT pg_backend_pid()');

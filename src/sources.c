@@ -20,8 +20,11 @@
  * table.c's: on the query path only the entry's spinlock while the
  * backend's cache knows the entry, the table's LWLock otherwise.
  *
- * COST.  Per execution: a look at both ends of the text for a comment and
- * one table update.  The source of a statement without a comment (its id,
+ * COST.  Per execution: a look at both ends of the text for a comment, and
+ * the source's id in the key of the backend's batch (pending.c), which
+ * sources_apply_batch adds to the table when it is flushed; one table update
+ * only for an execution recorded directly (which creates and names the
+ * entry the batch adds to).  The source of a statement without a comment (its id,
  * strings) is computed once per application_name change, not per
  * execution: an assign hook chained to application_name marks it stale
  * (where the setting's record cannot be found, the name is compared at

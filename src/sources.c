@@ -24,8 +24,8 @@
  * the source's id in the key of the backend's batch (pending.c), which
  * sources_apply_batch adds to the table when it is flushed; one table update
  * only for an execution recorded directly (which creates and names the
- * entry the batch adds to).  The source of a statement without a comment (its id,
- * strings) is computed once per application_name change, not per
+ * entry the batch adds to).  The source of a statement without a comment
+ * (its id, strings) is computed once per application_name change, not per
  * execution: an assign hook chained to application_name marks it stale
  * (where the setting's record cannot be found, the name is compared at
  * each execution instead).  Tags are parsed only for a text that starts or

@@ -593,8 +593,8 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			smp.rows = qc->nprocessed;
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
-		sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
-					   queryString);
+		(void) sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
+							  queryString);
 		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
 			log_slow(&smp, queryid, lock_ms, queryString, pstmt->stmt_location,
 					 pstmt->stmt_len);

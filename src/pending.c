@@ -28,10 +28,10 @@
  *
  * FLUSH.  A flush moves a slot's batches out under its spinlock and adds
  * them to the stores (store_apply_batch, plans_apply_batch,
- * sources_apply_batch) outside it.  Any
- * process may flush any slot:
- *   - every reader of the query or plan store (the views, latdiag_info,
- *     the window worker, a checkpoint, a reset) first flushes all slots:
+ * sources_apply_batch) outside it.  Any process may flush any slot:
+ *   - every reader of the query, plan or source store (the views,
+ *     latdiag_info, the window worker, a checkpoint, a reset) first
+ *     flushes all slots:
  *     every finished execution is visible to every reader at once;
  *   - the sampler worker flushes, at each tick (latdiag.lock_sample_interval,
  *     at most 1 s apart), every slot whose oldest batched execution started

@@ -26,7 +26,9 @@ OBJS = \
 	src/advisor.o \
 	src/reports.o \
 	src/windows.o \
-	src/samples.o
+	src/samples.o \
+	src/measure.o \
+	src/pending.o
 
 EXTENSION = postgres_latdiag
 DATA = $(wildcard sql/postgres_latdiag--*.sql)

@@ -190,6 +190,8 @@ typedef get_relation_info_hook_type compat_relinfo_hook_type;
  * seconds as a double before.
  */
 #if PG_VERSION_NUM >= 190000
+/* 19: every module asks before the start; nobody allocates afterwards (measure.c) */
+#define COMPAT_QUERY_INSTR_SHARED_AFTER_START 0
 #define compat_query_instr(qd) ((qd)->query_instr)
 static inline void
 compat_query_instr_before_start(QueryDesc *qd)
@@ -219,6 +221,8 @@ compat_query_instr_elapsed_ms(Instrumentation *instr)
 	return ms;
 }
 #else
+/* before 19: an outer module reuses a totaltime allocated inside it (measure.c) */
+#define COMPAT_QUERY_INSTR_SHARED_AFTER_START 1
 #define compat_query_instr(qd) ((qd)->totaltime)
 static inline void
 compat_query_instr_before_start(QueryDesc *qd)

@@ -31,6 +31,15 @@ hist_count(LatdiagHistogram *h, int i)
 		h->buckets[i]++;
 }
 
+/* Count n durations in bucket i (saturating). */
+static inline void
+hist_count_n(LatdiagHistogram *h, int i, uint32 n)
+{
+	uint64		sum = (uint64) h->buckets[i] + n;
+
+	h->buckets[i] = (uint32) Min(sum, (uint64) PG_UINT32_MAX);
+}
+
 /*
  * Add one duration to running statistics: n is the count including it;
  * m2 (Welford's sum of squared deviations) may be NULL.

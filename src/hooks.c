@@ -33,8 +33,10 @@
 #include "guc.h"
 #include "hooks.h"
 #include "locks.h"
+#include "measure.h"
 #include "normalize.h"
 #include "nplusone.h"
+#include "pending.h"
 #include "plans.h"
 #include "samples.h"
 #include "scans.h"
@@ -142,6 +144,7 @@ latdiag_shmem_request(void)
 	errors_shmem_request();
 	slowexec_shmem_request();
 	sources_shmem_request();
+	pending_shmem_request();
 }
 
 static void
@@ -160,6 +163,7 @@ latdiag_shmem_startup(void)
 	errors_shmem_startup();
 	slowexec_shmem_startup();
 	sources_shmem_startup();
+	pending_shmem_startup();
 }
 
 static void
@@ -269,7 +273,7 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		nplusone_start(queryid, exec_nesting);
 
 	if (track)
-		compat_query_instr_before_start(queryDesc);
+		measure_before_start(queryDesc);
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -277,11 +281,13 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	/*
-	 * Measure Run and Finish with the executor's own total-time
-	 * instrumentation, shared with any other extension that set it up.
+	 * Measure Run and Finish: with the executor's own total-time
+	 * instrumentation if another module set it up or may read it, else
+	 * cheaply (measure.c).
 	 */
 	if (track)
-		compat_query_instr_after_start(queryDesc);
+		measure_after_start(queryDesc,
+							ExecutorStart_hook == latdiag_ExecutorStart);
 }
 
 /*
@@ -292,11 +298,11 @@ static void
 executor_failed(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
-	Instrumentation *qi = compat_query_instr(queryDesc);
 
-	if (queryid != UINT64CONST(0) && qi && tracked(exec_nesting))
+	if (queryid != UINT64CONST(0) && tracked(exec_nesting) &&
+		measure_active(queryDesc))
 		errors_note(queryid, exec_nesting == 0,
-					compat_query_instr_elapsed_ms(qi),
+					measure_elapsed_ms(queryDesc),
 					plan_id_of(queryDesc->plannedstmt), queryDesc->sourceText,
 					queryDesc->plannedstmt->stmt_location,
 					queryDesc->plannedstmt->stmt_len);
@@ -327,6 +333,10 @@ log_slow(const StoreSample *smp, uint64 queryid, double lock_ms,
 static void
 latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 {
+	ExecMeasure *m = measure_find(queryDesc);
+
+	if (m)
+		measure_run_begin(m);
 	exec_nesting++;
 	PG_TRY();
 	{
@@ -338,16 +348,24 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 	PG_CATCH();
 	{
 		exec_nesting--;
+		if (m)
+			measure_run_end(m);
 		executor_failed(queryDesc);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	exec_nesting--;
+	if (m)
+		measure_run_end(m);
 }
 
 static void
 latdiag_ExecutorFinish(QueryDesc *queryDesc)
 {
+	ExecMeasure *m = measure_find_finish(queryDesc);
+
+	if (m)
+		measure_run_begin(m);
 	exec_nesting++;
 	PG_TRY();
 	{
@@ -359,33 +377,104 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 	PG_CATCH();
 	{
 		exec_nesting--;
+		if (m)
+			measure_run_end(m);
 		executor_failed(queryDesc);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	exec_nesting--;
+	if (m)
+		measure_run_end(m);
+}
+
+/*
+ * Record a finished execution directly in every store (when it could not
+ * go into its backend's batch), then prime a batch for the next ones.
+ */
+static void
+record_directly(QueryDesc *queryDesc, uint64 queryid, StoreSample *smp,
+				const ExecFigures *fig, double lock_ms, bool slow)
+{
+	BufferUsage bufusage;
+	WalUsage	walusage;
+	uint64		previous_planid;
+	uint64		source;
+
+	measure_usage(fig, &bufusage, &walusage);
+	smp->bufusage = &bufusage;
+	smp->walusage = &walusage;
+
+	previous_planid =
+		store_record(queryid, exec_nesting == 0, STORE_EXEC, smp,
+					 queryDesc->sourceText,
+					 queryDesc->plannedstmt->stmt_location,
+					 queryDesc->plannedstmt->stmt_len);
+	source = sources_record(queryid, exec_nesting == 0, smp->ms, smp->bucket,
+							queryDesc->sourceText);
+	if (slowexec_is_slow(smp->ms, latdiag_slow_execution_min_duration))
+		log_slow(smp, queryid, lock_ms, queryDesc->sourceText,
+				 queryDesc->plannedstmt->stmt_location,
+				 queryDesc->plannedstmt->stmt_len);
+
+	/*
+	 * Plans and snapshots may run EXPLAIN, which reads the catalogs: only
+	 * inside a transaction in progress (an executor can be shut down during
+	 * abort).
+	 */
+	if (IsTransactionState())
+	{
+		Oid			scan_relids[SCANS_PER_PLAN];
+		bool		new_plan;
+		int			nscans;
+
+		nscans = plans_record(queryDesc, queryid, smp->planid,
+							  previous_planid, smp->ms, smp->bucket,
+							  &new_plan, scan_relids);
+		if (new_plan)
+		{
+			nscans = scans_on_new_plan(queryDesc, queryid, scan_relids);
+			plans_set_scans(queryid, smp->planid, scan_relids, nscans);
+		}
+		if (nscans > 0)
+			scans_record(queryDesc, queryid, scan_relids, nscans, smp->ms);
+		if (snapshots_may_keep(smp->ms, latdiag_snapshot_min_duration,
+							   latdiag_snapshot_tail_min_duration))
+			snapshots_consider(queryDesc, queryid, smp->planid, smp->ms,
+							   exec_nesting == 0, exec_nesting);
+		else if (!slow && nscans == 0 && smp->jit == NULL)
+			pending_prime(queryid, exec_nesting == 0, source, smp->planid);
+
+		/*
+		 * Parameter values for index advice: slow or sampled seq scans only
+		 * (a plan with scans is never batched, so they all come here).
+		 */
+		if (slowexec_is_slow(smp->ms, latdiag_slow_execution_min_duration) ||
+			(nscans > 0 && queryDesc->planstate != NULL &&
+			 queryDesc->planstate->instrument != NULL))
+			samples_capture(queryDesc, queryid, smp->ms);
+	}
 }
 
 static void
 latdiag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	uint64		queryid = queryDesc->plannedstmt->queryId;
-	Instrumentation *qi = compat_query_instr(queryDesc);
-	bool		track = queryid != UINT64CONST(0) && qi && tracked(exec_nesting);
+	ExecFigures fig;
+	bool		track = queryid != UINT64CONST(0) && tracked(exec_nesting) &&
+		measure_end(queryDesc, &fig);
 
 	double		lock_ms = locks_statement_end(queryid, track, exec_nesting == 0);
 
 	if (track)
 	{
 		StoreSample smp;
-		uint64		previous_planid;
+		bool		slow;
 
-		/* make sure the totals are final; harmless if already done */
-		compat_query_instr_finish(qi);
-		smp.ms = compat_query_instr_total_ms(qi);
+		smp.ms = fig.ms;
 		smp.rows = queryDesc->estate->es_processed;
-		smp.bufusage = &qi->bufusage;
-		smp.walusage = &qi->walusage;
+		smp.bufusage = NULL;	/* record_directly computes them */
+		smp.walusage = NULL;
 		smp.bucket = hist_bucket(smp.ms);
 		smp.planid = plan_id_of(queryDesc->plannedstmt);
 		smp.jit = queryDesc->estate->es_jit ? &queryDesc->estate->es_jit->instr : NULL;
@@ -397,51 +486,32 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 			compat_plan_is_custom(queryDesc->plannedstmt) ? 2 : 0;
 		smp.shape = shapes_of_execution(queryDesc, smp.rows, &smp.shape_value);
 
-		previous_planid =
-			store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
-						 queryDesc->sourceText,
-						 queryDesc->plannedstmt->stmt_location,
-						 queryDesc->plannedstmt->stmt_len);
-		sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
-					   queryDesc->sourceText);
+		/*
+		 * Every finished execution of a tracked statement passes here:
+		 * captures that need each execution are called here (keep them
+		 * cheap: backend-local work, or a batch of their own).
+		 */
 		if (!nplusone_skip())
 			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
-		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
-			log_slow(&smp, queryid, lock_ms, queryDesc->sourceText,
-					 queryDesc->plannedstmt->stmt_location,
-					 queryDesc->plannedstmt->stmt_len);
 
 		/*
-		 * Plans and snapshots may run EXPLAIN, which reads the catalogs:
-		 * only inside a transaction in progress (an executor can be shut
-		 * down during abort).
+		 * The single place where a finished execution is recorded in the
+		 * stores: in its backend's batch (pending.c) when it is an ordinary
+		 * one, else directly.
 		 */
-		if (IsTransactionState())
+		slow = slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
+			snapshots_may_keep(smp.ms, latdiag_snapshot_min_duration,
+							   latdiag_snapshot_tail_min_duration);
+		if (unlikely(slow || smp.shape != STORE_SHAPE_NONE) || !IsTransactionState())
 		{
-			Oid			scan_relids[SCANS_PER_PLAN];
-			bool		new_plan;
-			int			nscans;
-
-			nscans = plans_record(queryDesc, queryid, smp.planid,
-								  previous_planid, smp.ms, smp.bucket,
-								  &new_plan, scan_relids);
-			if (new_plan)
-			{
-				nscans = scans_on_new_plan(queryDesc, queryid, scan_relids);
-				plans_set_scans(queryid, smp.planid, scan_relids, nscans);
-			}
-			if (nscans > 0)
-				scans_record(queryDesc, queryid, scan_relids, nscans, smp.ms);
-			if (snapshots_may_keep(smp.ms, latdiag_snapshot_min_duration,
-								   latdiag_snapshot_tail_min_duration))
-				snapshots_consider(queryDesc, queryid, smp.planid, smp.ms,
-								   exec_nesting == 0, exec_nesting);
-			/* parameter values for index advice: slow or sampled seq scans only */
-			if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration) ||
-				(nscans > 0 && queryDesc->planstate != NULL &&
-				 queryDesc->planstate->instrument != NULL))
-				samples_capture(queryDesc, queryid, smp.ms);
+			/* not for a batch: its batches of another plan go first */
+			pending_settle(queryid, exec_nesting == 0, smp.planid);
+			record_directly(queryDesc, queryid, &smp, &fig, lock_ms, slow);
 		}
+		else if (!pending_record(queryid, exec_nesting == 0,
+								 sources_source_id(queryDesc->sourceText),
+								 &smp, &fig))
+			record_directly(queryDesc, queryid, &smp, &fig, lock_ms, slow);
 	}
 
 	if (prev_ExecutorEnd)
@@ -535,8 +605,8 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			smp.rows = qc->nprocessed;
 		(void) store_record(queryid, exec_nesting == 0, STORE_EXEC, &smp,
 							queryString, pstmt->stmt_location, pstmt->stmt_len);
-		sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
-					   queryString);
+		(void) sources_record(queryid, exec_nesting == 0, smp.ms, smp.bucket,
+							  queryString);
 		if (slowexec_is_slow(smp.ms, latdiag_slow_execution_min_duration))
 			log_slow(&smp, queryid, lock_ms, queryString, pstmt->stmt_location,
 					 pstmt->stmt_len);

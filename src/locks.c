@@ -70,6 +70,7 @@
 #include "compat.h"
 #include "guc.h"
 #include "locks.h"
+#include "pending.h"
 #include "table.h"
 #include "windows.h"
 
@@ -769,6 +770,7 @@ maybe_checkpoint(TimestampTz *last, MemoryContext cxt)
 	if (now - *last < (int64) latdiag_checkpoint_interval * USECS_PER_SEC)
 		return;
 	old = MemoryContextSwitchTo(cxt);
+	pending_flush_all();		/* the backends' batches are in the file too */
 	(void) table_checkpoint_all();
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(cxt);
@@ -816,6 +818,7 @@ latdiag_sampler_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		pending_flush_stale(GetCurrentTimestamp());
 		maybe_checkpoint(&last_checkpoint, cxt);
 		windows_worker_tick(GetCurrentTimestamp());
 		if (!on)

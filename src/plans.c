@@ -25,6 +25,7 @@
 
 #include "compat.h"
 #include "guc.h"
+#include "pending.h"
 #include "plans.h"
 #include "table.h"
 
@@ -250,8 +251,9 @@ hash_plan(PlannedStmt *stmt, Plan *plan, uint64 h)
 		default:
 			break;
 	}
-	h = hash_plan(stmt, plan->lefttree, h);
-	h = hash_plan(stmt, plan->righttree, h);
+	/* a missing child mixes in 0, as hash_plan(NULL) does, without a call */
+	h = plan->lefttree ? hash_plan(stmt, plan->lefttree, h) : mix(h, 0);
+	h = plan->righttree ? hash_plan(stmt, plan->righttree, h) : mix(h, 0);
 	return h;
 }
 
@@ -347,6 +349,30 @@ plan_accumulate(PlanData *d, double ms, int bucket)
 	d->last_seen = GetCurrentStatementStartTimestamp();
 }
 
+/* Count a switch of key's statement from previous_planid to key's plan. */
+static void
+record_change(const PlanKey *key, uint64 previous_planid, uint32 hint)
+{
+	ChangeKey	ck;
+	ChangeData *cd;
+	uint32		chint = hint ^ (uint32) previous_planid;
+
+	ck.userid = key->userid;
+	ck.dbid = key->dbid;
+	ck.queryid = key->queryid;
+	ck.old_planid = previous_planid;
+	ck.new_planid = key->planid;
+	cd = table_lock(changes, &ck, chint);
+	if (cd == NULL)
+		cd = table_create_lock(changes, &ck, chint, NULL, 0);
+	if (cd != NULL)
+	{
+		cd->changes++;
+		cd->changed_at = GetCurrentTimestamp();
+		table_unlock(changes, cd, 1.0);
+	}
+}
+
 /*
  * Record one execution of (queryid, planid), capturing the plan's text when
  * the plan is first seen (*is_new), and the switch from previous_planid if
@@ -391,27 +417,53 @@ plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
 	table_unlock(plans, d, 1.0);
 
 	if (previous_planid != 0 && previous_planid != planid)
-	{
-		ChangeKey	ck;
-		ChangeData *cd;
-		uint32		chint = hint ^ (uint32) previous_planid;
-
-		ck.userid = key.userid;
-		ck.dbid = key.dbid;
-		ck.queryid = queryid;
-		ck.old_planid = previous_planid;
-		ck.new_planid = planid;
-		cd = table_lock(changes, &ck, chint);
-		if (cd == NULL)
-			cd = table_create_lock(changes, &ck, chint, NULL, 0);
-		if (cd != NULL)
-		{
-			cd->changes++;
-			cd->changed_at = GetCurrentTimestamp();
-			table_unlock(changes, cd, 1.0);
-		}
-	}
+		record_change(&key, previous_planid, hint);
 	return nscans;
+}
+
+/*
+ * Add a backend's batch of executions of one plan (pending.c) to the plan's
+ * entry (created again without a text if it has gone since), and the switch
+ * from previous_planid if the statement ran another plan before the batch.
+ */
+void
+plans_apply_batch(const PendBatch *b, uint64 previous_planid)
+{
+	PlanKey		key;
+	uint32		hint = (uint32) (b->planid ^ b->key.queryid ^ (b->planid >> 32));
+	PlanData   *d;
+
+	if (plans == NULL || b->calls <= 0)
+		return;
+	key.userid = b->key.userid;
+	key.dbid = b->key.dbid;
+	key.queryid = b->key.queryid;
+	key.planid = b->planid;
+	d = table_lock(plans, &key, hint);
+	if (d == NULL)
+	{
+		d = table_create_lock(plans, &key, hint, NULL, 0);
+		if (d != NULL && d->first_seen == 0)
+			d->first_seen = GetCurrentTimestamp();
+	}
+	if (d != NULL)
+	{
+		if (d->calls == 0 || d->max_exec == 0 || b->min < d->min_exec)
+			d->min_exec = b->min;
+		if (d->calls == 0 || b->max > d->max_exec)
+			d->max_exec = b->max;
+		d->calls += b->calls;
+		d->total_exec += b->total;
+		d->mean_exec = d->total_exec / d->calls;
+		for (int i = b->lo; i <= b->hi && b->base >= 0; i++)
+			if (b->count[i] != 0 && b->base + i < HIST_BUCKETS)
+				hist_count_n(&d->hist, b->base + i, b->count[i]);
+		if (b->last_seen > d->last_seen)
+			d->last_seen = b->last_seen;
+		table_unlock(plans, d, (double) b->calls);
+	}
+	if (previous_planid != 0 && previous_planid != b->planid)
+		record_change(&key, previous_planid, hint);
 }
 
 /* Remember the large-table seq scans of a plan (found when it was new). */
@@ -462,6 +514,8 @@ plans_read(int *nrows, bool with_text)
 {
 	void	   *rows;
 
+	pending_flush_all();
+
 	*nrows = table_read(plans, sizeof(PlanRow), with_text, emit_plan, NULL, &rows);
 	return (PlanRow *) rows;
 }
@@ -490,6 +544,8 @@ plans_read_changes(int *nrows)
 {
 	void	   *rows;
 
+	pending_flush_all();
+
 	*nrows = table_read(changes, sizeof(PlanChangeRow), false, emit_change,
 						NULL, &rows);
 	return (PlanChangeRow *) rows;
@@ -503,6 +559,7 @@ plans_info(int64 *entries, int64 *evictions, int64 *nchanges,
 	int64		truncated;
 	TimestampTz reset;
 
+	pending_flush_all();
 	table_stats(plans, entries, evictions, &truncated, &reset);
 	table_stats(changes, nchanges, change_evictions, &truncated, &reset);
 }
@@ -511,6 +568,7 @@ plans_info(int64 *entries, int64 *evictions, int64 *nchanges,
 void
 plans_reset(Oid userid, Oid dbid, uint64 queryid)
 {
+	pending_flush_all();
 	(void) table_reset(plans, userid, dbid, queryid);
 	(void) table_reset(changes, userid, dbid, queryid);
 }

@@ -60,6 +60,8 @@ extern Size plans_shmem_size(void);
 extern int	plans_record(QueryDesc *queryDesc, uint64 queryid, uint64 planid,
 						 uint64 previous_planid, double ms, int bucket,
 						 bool *is_new, Oid *scan_relids);
+struct PendBatch;
+extern void plans_apply_batch(const struct PendBatch *b, uint64 previous_planid);
 extern void plans_set_scans(uint64 queryid, uint64 planid, const Oid *relids,
 							int nrelids);
 

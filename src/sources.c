@@ -20,9 +20,12 @@
  * table.c's: on the query path only the entry's spinlock while the
  * backend's cache knows the entry, the table's LWLock otherwise.
  *
- * COST.  Per execution: a look at both ends of the text for a comment and
- * one table update.  The source of a statement without a comment (its id,
- * strings) is computed once per application_name change, not per
+ * COST.  Per execution: a look at both ends of the text for a comment, and
+ * the source's id in the key of the backend's batch (pending.c), which
+ * sources_apply_batch adds to the table when it is flushed; one table update
+ * only for an execution recorded directly (which creates and names the
+ * entry the batch adds to).  The source of a statement without a comment
+ * (its id, strings) is computed once per application_name change, not per
  * execution: an assign hook chained to application_name marks it stale
  * (where the setting's record cannot be found, the name is compared at
  * each execution instead).  Tags are parsed only for a text that starts or
@@ -46,6 +49,7 @@
 
 #include "compat.h"
 #include "guc.h"
+#include "pending.h"
 #include "sources.h"
 #include "table.h"
 
@@ -310,6 +314,31 @@ coarse_bucket(int bucket)
 	return b < SOURCE_HIST_BUCKETS ? b : SOURCE_HIST_BUCKETS - 1;
 }
 
+/* The key and cache hint of (queryid, toplevel, source) for a user and database. */
+static inline uint32
+source_key(SourceKey *key, Oid userid, Oid dbid, uint64 queryid, bool toplevel,
+		   uint64 source)
+{
+	memset(key, 0, sizeof(*key));
+	key->userid = userid;
+	key->dbid = dbid;
+	key->queryid = queryid;
+	key->source = source;
+	key->toplevel = toplevel;
+	return (uint32) (queryid ^ (queryid >> 32) ^ source ^ (source >> 32)) ^
+		(uint32) toplevel;
+}
+
+/* Fill in an entry's strings. */
+static void
+source_name(SourceEntry *e, const SourceDesc *d)
+{
+	memcpy(e->app, d->app, SOURCE_NAME_LEN);
+	memcpy(e->has_tag, d->has_tag, sizeof(e->has_tag));
+	memcpy(e->tags, d->tags, sizeof(e->tags));
+	e->named = true;
+}
+
 /* Create the entry of key, naming it; NULL if the table refused. */
 static pg_noinline SourceEntry *
 source_create(const SourceKey *key, uint32 hint, const SourceDesc *d)
@@ -317,12 +346,7 @@ source_create(const SourceKey *key, uint32 hint, const SourceDesc *d)
 	SourceEntry *e = table_create_lock(sources_table, key, hint, NULL, 0);
 
 	if (e != NULL && !e->named)
-	{
-		memcpy(e->app, d->app, SOURCE_NAME_LEN);
-		memcpy(e->has_tag, d->has_tag, sizeof(e->has_tag));
-		memcpy(e->tags, d->tags, sizeof(e->tags));
-		e->named = true;
-	}
+		source_name(e, d);
 	return e;
 }
 
@@ -333,16 +357,9 @@ source_add(Oid userid, uint64 queryid, bool toplevel, const SourceDesc *d,
 {
 	SourceKey	key;
 	SourceEntry *e;
-	uint32		hint;
+	uint32		hint = source_key(&key, userid, MyDatabaseId, queryid, toplevel,
+								  d->id);
 
-	memset(&key, 0, sizeof(key));
-	key.userid = userid;
-	key.dbid = MyDatabaseId;
-	key.queryid = queryid;
-	key.source = d->id;
-	key.toplevel = toplevel;
-	hint = (uint32) (queryid ^ (queryid >> 32) ^ d->id ^ (d->id >> 32)) ^
-		(uint32) toplevel;
 	e = table_lock(sources_table, &key, hint);
 	if (unlikely(e == NULL))
 	{
@@ -350,6 +367,8 @@ source_add(Oid userid, uint64 queryid, bool toplevel, const SourceDesc *d,
 		if (e == NULL)
 			return;
 	}
+	else if (unlikely(!e->named))
+		source_name(e, d);		/* created again by a batch (see below) */
 	if (bucket >= 0)
 	{
 		int			b = coarse_bucket(bucket);
@@ -372,24 +391,91 @@ source_add(Oid userid, uint64 queryid, bool toplevel, const SourceDesc *d,
 	table_unlock(sources_table, e, 1.0);
 }
 
+/* The source of a query string: its tags', else the application's. */
+static inline const SourceDesc *
+source_of_text(const char *source_text)
+{
+	if (source_text && unlikely(text_has_comment(source_text)))
+		return tagged_source(source_text);
+	return current_app_source();
+}
+
 /*
- * A tracked statement finished after ms milliseconds (bucket: its
- * histogram bucket): count it under its source.  source_text is the query
- * string it came from.  No allocation, no error.
+ * The id of the source of an execution of a statement from source_text,
+ * for the backend's batch (pending.c); 0 when sources are not kept.  The
+ * batch that takes it was primed by sources_record, which made the entry.
+ */
+uint64
+sources_source_id(const char *source_text)
+{
+	if (unlikely(sources_table == NULL))
+		return 0;
+	return source_of_text(source_text)->id;
+}
+
+/*
+ * Add a backend's batch of executions (pending.c), all of one source, to
+ * the source's entry.  An entry evicted since the batch was primed is
+ * created again without its strings (the view shows an empty
+ * application_name) until the next execution recorded directly names it.
  */
 void
+sources_apply_batch(const PendBatch *b)
+{
+	SourceKey	key;
+	SourceEntry *e;
+	uint32		hint;
+
+	if (sources_table == NULL || b->calls <= 0 || b->source == 0)
+		return;
+	hint = source_key(&key, b->key.userid, b->key.dbid, b->key.queryid,
+					  b->key.toplevel, b->source);
+	e = table_lock(sources_table, &key, hint);
+	if (e == NULL)
+	{
+		e = table_create_lock(sources_table, &key, hint, NULL, 0);
+		if (e == NULL)
+			return;
+	}
+	if (e->calls == 0 || b->min < e->min_ms)
+		e->min_ms = b->min;
+	if (b->max > e->max_ms)
+		e->max_ms = b->max;
+	e->calls += b->calls;
+	e->total_ms += b->total;
+	for (int i = b->lo; i <= b->hi && b->base >= 0; i++)
+	{
+		int			c;
+		uint64		sum;
+
+		if (b->count[i] == 0)
+			continue;
+		c = coarse_bucket(b->base + i);
+		sum = (uint64) e->hist[c] + b->count[i];
+		e->hist[c] = (uint32) Min(sum, (uint64) PG_UINT32_MAX);
+	}
+	if (b->last_seen > e->last_seen)
+		e->last_seen = b->last_seen;
+	table_unlock(sources_table, e, (double) b->calls);
+}
+
+/*
+ * A tracked statement finished after ms milliseconds (bucket: its
+ * histogram bucket): count it under its source, and return the source's
+ * id (0: sources not kept).  source_text is the query string it came from.
+ * No allocation, no error.
+ */
+uint64
 sources_record(uint64 queryid, bool toplevel, double ms, int bucket,
 			   const char *source_text)
 {
 	const SourceDesc *d;
 
 	if (unlikely(sources_table == NULL))
-		return;
-	if (source_text && unlikely(text_has_comment(source_text)))
-		d = tagged_source(source_text);
-	else
-		d = current_app_source();
+		return 0;
+	d = source_of_text(source_text);
 	source_add(GetUserId(), queryid, toplevel, d, ms, Max(bucket, 0));
+	return d->id;
 }
 
 /*
@@ -476,6 +562,7 @@ sources_read(int *nrows)
 {
 	void	   *rows;
 
+	pending_flush_all();		/* the backends' batches first */
 	*nrows = table_read(sources_table, sizeof(SourceRow), false, emit_source,
 						NULL, &rows);
 	return (SourceRow *) rows;
@@ -488,6 +575,7 @@ sources_info(int64 *entries, int64 *evictions)
 	int64		truncated;
 	TimestampTz reset;
 
+	pending_flush_all();
 	table_stats(sources_table, entries, evictions, &truncated, &reset);
 }
 
@@ -495,5 +583,6 @@ sources_info(int64 *entries, int64 *evictions)
 void
 sources_reset(Oid userid, Oid dbid, uint64 queryid)
 {
+	pending_flush_all();
 	(void) table_reset(sources_table, userid, dbid, queryid);
 }

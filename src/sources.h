@@ -47,8 +47,11 @@ extern void sources_shmem_startup(void);
 extern Size sources_shmem_size(void);
 extern void sources_install(void);
 
-extern void sources_record(uint64 queryid, bool toplevel, double ms,
-						   int bucket, const char *source_text);
+extern uint64 sources_record(uint64 queryid, bool toplevel, double ms,
+							  int bucket, const char *source_text);
+extern uint64 sources_source_id(const char *source_text);
+struct PendBatch;
+extern void sources_apply_batch(const struct PendBatch *b);
 extern void sources_record_error(Oid userid, uint64 queryid, bool toplevel,
 								 double ms, const SqlcTags *tags);
 

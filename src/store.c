@@ -23,6 +23,7 @@
 
 #include "guc.h"
 #include "normalize.h"
+#include "pending.h"
 #include "snapshots.h"
 #include "store.h"
 #include "table.h"
@@ -94,8 +95,14 @@ key_init(StoreKey *key, uint64 queryid, bool toplevel)
 /*
  * This backend's memo of the longest execution of the statements it recorded
  * last, for arming decisions at ExecutorStart without touching shared memory.
+ * Executions that go to the backend's batch (pending.c) do not pass through
+ * store_record, and the sampler worker sets the recent p99 in the entry: a
+ * memo is read again from the entry once it is SLOW_MEMO_MAX_AGE old (by
+ * statement start) or has served SLOW_MEMO_MAX_USES arming decisions.
  */
 #define SLOW_MEMO_SIZE 64
+#define SLOW_MEMO_MAX_AGE	USECS_PER_SEC
+#define SLOW_MEMO_MAX_USES	1000
 typedef struct SlowMemo
 {
 	uint64		queryid;
@@ -105,9 +112,26 @@ typedef struct SlowMemo
 	bool		tail_heavy;		/* StoreData.tail_heavy */
 	double		tail_p99;		/* StoreData.tail_p99 */
 	double		total_exec;
+	TimestampTz filled;			/* statement start when filled */
+	uint32		uses;			/* arming decisions since */
 } SlowMemo;
 
 static SlowMemo slow_memo[SLOW_MEMO_SIZE];
+
+/* Fill a memo from an entry (locked, or peeked at). */
+static inline void
+memo_fill(SlowMemo *m, const StoreKey *key, const StoreData *d)
+{
+	m->queryid = key->queryid;
+	m->userid = key->userid;
+	m->toplevel = key->toplevel;
+	m->max_exec = d->c.max_exec;
+	m->tail_heavy = d->tail_heavy;
+	m->tail_p99 = d->tail_p99;
+	m->total_exec = d->c.total_exec;
+	m->filled = GetCurrentStatementStartTimestamp();
+	m->uses = 0;
+}
 
 /* The queryid is already a hash: its bits pick the cache entry. */
 static inline uint32
@@ -208,6 +232,9 @@ shape_add(StoreShapes *sh, const StoreSample *smp)
 	}
 }
 
+static inline void add_usage(StoreCounters *c, const BufferUsage *b,
+							 const WalUsage *w);
+
 /*
  * Add one sample to an entry and return the plan its previous execution
  * used (0 if none).  Caller holds the entry's spinlock.
@@ -234,9 +261,30 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		timing_add(c->plans, smp->ms, &c->total_plan, &c->min_plan,
 				   &c->max_plan, &c->mean_plan, &c->m2_plan);
 	}
-	if (smp->bufusage)
+	add_usage(c, smp->bufusage, smp->walusage);
+	if (kind == STORE_EXEC)
 	{
-		const BufferUsage *b = smp->bufusage;
+		if (smp->jit)
+			jit_add(c, smp->jit);
+		c->parallel_workers_to_launch += smp->parallel_workers_to_launch;
+		c->parallel_workers_launched += smp->parallel_workers_launched;
+		if (smp->plan_origin == 1)
+			c->generic_plan_calls++;
+		else if (smp->plan_origin == 2)
+			c->custom_plan_calls++;
+		if (unlikely(smp->shape != STORE_SHAPE_NONE))
+			shape_add(&d->shapes, smp);
+	}
+	c->last_seen = GetCurrentStatementStartTimestamp();
+	return previous_planid;
+}
+
+/* Add buffer and WAL use (either may be NULL) to an entry's counters. */
+static inline void
+add_usage(StoreCounters *c, const BufferUsage *b, const WalUsage *w)
+{
+	if (b)
+	{
 
 		c->shared_blks_hit += b->shared_blks_hit;
 		c->shared_blks_read += b->shared_blks_read;
@@ -257,28 +305,13 @@ accumulate(StoreData *d, StoreSampleKind kind, const StoreSample *smp)
 		c->local_blk_read_time += compat_local_blk_read_time(b);
 		c->local_blk_write_time += compat_local_blk_write_time(b);
 	}
-	if (smp->walusage)
+	if (w)
 	{
-		c->wal_records += smp->walusage->wal_records;
-		c->wal_fpi += smp->walusage->wal_fpi;
-		c->wal_bytes += smp->walusage->wal_bytes;
-		c->wal_buffers_full += compat_wal_buffers_full(smp->walusage);
+		c->wal_records += w->wal_records;
+		c->wal_fpi += w->wal_fpi;
+		c->wal_bytes += w->wal_bytes;
+		c->wal_buffers_full += compat_wal_buffers_full(w);
 	}
-	if (kind == STORE_EXEC)
-	{
-		if (smp->jit)
-			jit_add(c, smp->jit);
-		c->parallel_workers_to_launch += smp->parallel_workers_to_launch;
-		c->parallel_workers_launched += smp->parallel_workers_launched;
-		if (smp->plan_origin == 1)
-			c->generic_plan_calls++;
-		else if (smp->plan_origin == 2)
-			c->custom_plan_calls++;
-	}
-	if (unlikely(smp->shape != STORE_SHAPE_NONE) && kind == STORE_EXEC)
-		shape_add(&d->shapes, smp);
-	c->last_seen = GetCurrentStatementStartTimestamp();
-	return previous_planid;
 }
 
 /*
@@ -317,15 +350,77 @@ store_record(uint64 queryid, bool toplevel, StoreSampleKind kind,
 	{
 		SlowMemo   *m = &slow_memo[hint % SLOW_MEMO_SIZE];
 
-		m->queryid = queryid;
-		m->userid = key.userid;
-		m->toplevel = toplevel;
-		m->max_exec = d->c.max_exec;
-		m->tail_heavy = d->tail_heavy;
-		m->tail_p99 = d->tail_p99;
-		m->total_exec = d->c.total_exec;
+		memo_fill(m, &key, d);
 	}
 	table_unlock(store, d, kind == STORE_EXEC ? USAGE_EXEC : 0);
+	return previous_planid;
+}
+
+/*
+ * Add a backend's batch of executions (pending.c) to its entry, created
+ * again without a text if it has gone since; return the plan of the
+ * entry's previous execution (0 if none).
+ */
+uint64
+store_apply_batch(const PendBatch *b)
+{
+	uint32		hint = key_hint(&b->key);
+	StoreData  *d;
+	StoreCounters *c;
+	uint64		previous_planid;
+	double		n_a,
+				n_b = (double) b->calls,
+				mean_b,
+				m2_b;
+
+	if (store == NULL || b->calls <= 0)
+		return 0;
+	d = table_lock(store, &b->key, hint);
+	if (d == NULL)
+	{
+		d = table_create_lock(store, &b->key, hint, "", 0);
+		if (d == NULL)
+			return 0;
+		if (d->c.first_seen == 0)
+			d->c.first_seen = d->c.minmax_stats_since = GetCurrentTimestamp();
+	}
+	c = &d->c;
+	previous_planid = c->last_planid;
+	c->last_planid = b->planid;
+
+	/* mean and squared deviations: Chan et al.'s pairwise combination */
+	n_a = (double) c->calls;
+	mean_b = b->total / n_b;
+	m2_b = Max(b->sumsq - b->total * mean_b, 0.0);
+	if (c->calls == 0)
+	{
+		c->mean_exec = mean_b;
+		c->m2_exec = m2_b;
+	}
+	else
+	{
+		double		delta = mean_b - c->mean_exec;
+
+		c->mean_exec += delta * n_b / (n_a + n_b);
+		c->m2_exec += m2_b + delta * delta * n_a * n_b / (n_a + n_b);
+	}
+	/* max == 0: the first sample since min and max were reset */
+	if (c->calls == 0 || c->max_exec == 0 || b->min < c->min_exec)
+		c->min_exec = b->min;
+	if (c->calls == 0 || b->max > c->max_exec)
+		c->max_exec = b->max;
+	c->calls += b->calls;
+	c->rows += b->rows;
+	c->total_exec += b->total;
+	for (int i = b->lo; i <= b->hi && b->base >= 0; i++)
+		if (b->count[i] != 0 && b->base + i < HIST_BUCKETS)
+			hist_count_n(&d->hist, b->base + i, b->count[i]);
+	add_usage(c, &b->buf, &b->wal);
+	c->generic_plan_calls += b->generic_calls;
+	c->custom_plan_calls += b->custom_calls;
+	if (b->last_seen > c->last_seen)
+		c->last_seen = b->last_seen;
+	table_unlock(store, d, USAGE_EXEC * n_b);
 	return previous_planid;
 }
 
@@ -411,9 +506,10 @@ store_record_error(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
  * sampler worker last computed it, reaches latdiag.snapshot_tail_min_duration
  * and STORE_TAIL_RATIO times its p50;
  * else SNAP_REASON_NONE)?  A hint, which is all arming needs: first from this
- * backend's memo of the entries it recorded last (as of its own last
- * execution: another backend's slow run is seen after one more execution
- * here), else from the slot cache, without a lock.
+ * backend's memo of the entries it recorded or looked at last (at most 1 s
+ * or SLOW_MEMO_MAX_USES decisions old: another backend's slow run, a batch
+ * flushed, a new recent p99 are seen within that), else from the slot cache,
+ * without a lock (and the memo is filled from it).
  */
 int
 store_arm_reason(uint64 queryid, bool toplevel)
@@ -427,7 +523,9 @@ store_arm_reason(uint64 queryid, bool toplevel)
 				tail_p99;
 	bool		tail_heavy;
 
-	if (m->queryid == queryid && m->toplevel == toplevel && m->userid == userid)
+	if (m->queryid == queryid && m->toplevel == toplevel && m->userid == userid &&
+		likely(++m->uses < SLOW_MEMO_MAX_USES) &&
+		likely(GetCurrentStatementStartTimestamp() - m->filled < SLOW_MEMO_MAX_AGE))
 	{
 		max_exec = m->max_exec;
 		tail_heavy = m->tail_heavy;
@@ -439,9 +537,10 @@ store_arm_reason(uint64 queryid, bool toplevel)
 		d = table_peek(store, &key, key_hint(&key));
 		if (d == NULL || d->c.calls == 0)
 			return SNAP_REASON_NONE;
-		max_exec = d->c.max_exec;
-		tail_heavy = d->tail_heavy;
-		tail_p99 = d->tail_p99;
+		memo_fill(m, &key, d);
+		max_exec = m->max_exec;
+		tail_heavy = m->tail_heavy;
+		tail_p99 = m->tail_p99;
 	}
 	if (snapshots_is_slow(max_exec, latdiag_snapshot_min_duration))
 		return SNAP_REASON_THRESHOLD;
@@ -542,6 +641,8 @@ store_read(int *nrows, bool with_text)
 {
 	void	   *rows;
 
+	pending_flush_all();
+
 	*nrows = table_read(store, sizeof(StoreRow), with_text, emit_row, NULL, &rows);
 	return (StoreRow *) rows;
 }
@@ -565,6 +666,8 @@ StoreHistRow *
 store_read_hist(int *nrows)
 {
 	void	   *rows;
+
+	pending_flush_all();
 
 	*nrows = table_read(store, sizeof(StoreHistRow), false, emit_hist_row, NULL, &rows);
 	return (StoreHistRow *) rows;
@@ -616,6 +719,7 @@ store_histogram(uint64 queryid, bool all_users, Oid reader, LatdiagHistogram *ou
 	HistogramMerge m = {queryid, all_users, reader, false, out};
 	void	   *rows;
 
+	pending_flush_all();
 	memset(out, 0, sizeof(LatdiagHistogram));
 	(void) table_read_match(store, 1, false, match_queryid, &queryid,
 							merge_histogram, &m, &rows);
@@ -628,6 +732,7 @@ void
 store_info(int64 *entries, int64 *evictions, int64 *truncated,
 		   TimestampTz *stats_reset, Size *shmem)
 {
+	pending_flush_all();
 	table_stats(store, entries, evictions, truncated, stats_reset);
 	*shmem = table_shmem_size(store_table_def());
 }
@@ -639,6 +744,7 @@ store_info(int64 *entries, int64 *evictions, int64 *truncated,
 void
 store_reset(Oid userid, Oid dbid, uint64 queryid)
 {
+	pending_flush_all();
 	(void) table_reset(store, userid, dbid, queryid);
 }
 
@@ -659,5 +765,6 @@ store_reset_minmax(Oid userid, Oid dbid, uint64 queryid)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
+	pending_flush_all();
 	(void) table_update(store, userid, dbid, queryid, reset_minmax, &now);
 }

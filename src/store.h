@@ -202,6 +202,8 @@ extern int	store_arm_reason(uint64 queryid, bool toplevel);
 extern double store_memo_tail(uint64 queryid, bool toplevel, double *total_exec);
 extern void store_set_tail(Oid userid, Oid dbid, uint64 queryid, bool toplevel,
 						   double p99, bool heavy);
+struct PendBatch;
+extern uint64 store_apply_batch(const struct PendBatch *b);
 extern bool store_record_error(Oid userid, Oid dbid, uint64 queryid,
 							   bool toplevel, double ms, int sqlerrcode);
 

@@ -319,8 +319,15 @@ cache_for(Table *t, uint32 hint)
 static inline bool
 cache_matches(Table *t, CacheEntry *c, const void *key)
 {
-	return c->generation != 0 &&
-		memcmp(CACHE_KEY(c), key, t->def->key_size) == 0;
+	const uint64 *a = (const uint64 *) CACHE_KEY(c);
+	const uint64 *b = (const uint64 *) key;
+
+	if (c->generation == 0)
+		return false;
+	/* keys are MAXALIGNed in the cache; callers' keys hold 64-bit fields */
+	if (t->def->key_size == 24)
+		return a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+	return memcmp(a, b, t->def->key_size) == 0;
 }
 
 static inline void

@@ -26,6 +26,7 @@
 #include "guc.h"
 #include "histogram.h"
 #include "nplusone.h"
+#include "pending.h"
 #include "locks.h"
 #include "storage/lock.h"
 #include "plans.h"
@@ -496,6 +497,7 @@ latdiag_info(PG_FUNCTION_ARGS)
 	if (tupdesc->natts > 26)
 	{
 		shmem += windows_shmem_size() + samples_shmem_size();
+		shmem += pending_shmem_size();
 		windows_info(&nwindows, &nwindow_rows, &nbaselines);
 	}
 	if (tupdesc->natts > 32)

@@ -53,6 +53,10 @@
 #                   build stops the run.  0 measures whatever is installed (latdiag is
 #                   skipped with a warning if nothing is)
 #   PG_CONFIG       pg_config of the PostgreSQL to use (default: from provide.sh, see VERSION)
+#   BYFUNC=0        1 writes $OUT/profile.txt: latdiag's (and pg_stat_statements') cost per
+#                   point SELECT by function, from the callgrind outputs of part B
+#                   (callgrind_annotate): inclusive Ir per query of every latdiag function,
+#                   and the self Ir per query each function adds over none+qid
 #   PIN=0           1 pins the server to the first half of the CPUs and pgbench to the
 #                   other half (taskset); on small VMs this forces a cross-CPU wake-up per
 #                   query and lowers TPS without removing the noise (see doc/benchmark.md)
@@ -77,6 +81,7 @@ CONFIGS=${CONFIGS:-"none pgss latdiag"}
 KEEP=${KEEP:-0}
 BUILD=${BUILD:-1}
 PIN=${PIN:-0}
+BYFUNC=${BYFUNC:-0}
 
 SNAP_MIN_MS=60000   # latdiag.snapshot_min_duration in part B (ms; see write_config)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -407,6 +412,52 @@ print(total)
 PYEOF
 }
 
+# BYFUNC=1: per-function Ir per point SELECT, (Ir(N) - Ir(N/2)) / (N/2) for each function,
+# from callgrind_annotate: inclusive for latdiag's functions (what each costs with what
+# it calls), self for every function against none+qid (what each configuration adds,
+# core functions such as the executor's instrumentation included).
+profile_report() {
+    "$PY" - "$WORK" "$QUERIES" "$CG_CONFIGS" <<'PYEOF'
+import re, subprocess, sys
+work, n, cfgs = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+h = n // 2
+def load(f, inclusive):
+    out = subprocess.run(["callgrind_annotate", "--inclusive=" + ("yes" if inclusive else "no"),
+                          "--threshold=100", f], capture_output=True, text=True).stdout
+    d = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(\S.*?):(\S+)\s+\[(.*)\]\s*$", line)
+        if m:
+            k = (m.group(3), m.group(4).split("/")[-1])
+            d[k] = d.get(k, 0) + int(m.group(1).replace(",", ""))
+    return d
+def per_query(cfg, inclusive):
+    a = load("%s/callgrind.%s.point.%d.out" % (work, cfg, n), inclusive)
+    b = load("%s/callgrind.%s.point.%d.out" % (work, cfg, h), inclusive)
+    return {k: (a.get(k, 0) - b.get(k, 0)) / h for k in set(a) | set(b)}
+print("Per-function profile, point workload: Ir per query = (Ir(N) - Ir(N/2)) / (N/2), N = %d" % n)
+base = per_query("none+qid", False) if "none+qid" in cfgs else None
+for cfg in [c for c in ("latdiag", "pgss") if c in cfgs]:
+    if cfg == "latdiag":
+        inc = per_query(cfg, True)
+        rows = sorted(((v, k) for k, v in inc.items() if k[1].startswith("postgres_latdiag")), reverse=True)
+        print("")
+        print("latdiag, inclusive Ir per query of each latdiag function (hooks include the core work they wrap):")
+        for v, k in rows:
+            if abs(v) >= 1:
+                print("  %8.0f  %s" % (v, k[0]))
+    if base is not None:
+        own = per_query(cfg, False)
+        diff = sorted(((own.get(k, 0) - base.get(k, 0), k) for k in set(own) | set(base)), reverse=True)
+        print("")
+        print("%s, self Ir per query added over none+qid, by function (|diff| >= 5):" % cfg)
+        print("  %8.0f  total" % sum(v for v, k in diff))
+        for v, k in diff:
+            if abs(v) >= 5:
+                print("  %8.0f  %s [%s]" % (v, k[0], k[1]))
+PYEOF
+}
+
 if [ -n "$CG_CONFIGS" ]; then
     NROWS=$((100000 * SCALE))
     # point: deterministic pseudo-random keys (LCG) in 1..NROWS.
@@ -505,6 +556,14 @@ SELECT sum(calls) AS check_calls, max(max_exec_time) AS check_max_ms FROM latdia
     done
     write_config none
     PART_B_SECS=$(( $(date +%s) - PART_B_START ))
+    if [ "$BYFUNC" = 1 ]; then
+        if command -v callgrind_annotate >/dev/null 2>&1; then
+            profile_report > "$OUT/profile.txt" || warn "profile failed"
+            log "profile in $OUT/profile.txt"
+        else
+            warn "callgrind_annotate not found: no profile"
+        fi
+    fi
 else
     PART_B_SECS=0
 fi

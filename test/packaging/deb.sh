@@ -226,7 +226,11 @@ grep -q "^/usr/lib/postgresql/$PGV/bin/latdiag$" "$WORK/contents" ||
 	fail "the package does not ship /usr/lib/postgresql/$PGV/bin/latdiag"
 grep -q "^/usr/lib/postgresql/$PGV/lib/postgres_latdiag.so$" "$WORK/contents" ||
 	fail "the package does not ship postgres_latdiag.so"
-dpkg-deb --fsys-tarfile "$COMMON_DEB" | tar -tvf - | grep -Eq '^-rwxr-xr-x .* \./usr/bin/latdiag$' ||
+# (listed to a file first: grep -q closing the pipe early would fail the
+# pipeline under pipefail)
+dpkg-deb --fsys-tarfile "$COMMON_DEB" | tar -tvf - >"$WORK/common-contents" ||
+	fail "cannot list $COMMON_DEB"
+grep -Eq '^-rwxr-xr-x .* \./usr/bin/latdiag$' "$WORK/common-contents" ||
 	fail "$COMMON does not ship an executable /usr/bin/latdiag"
 : >"$BACKUP.list"
 while IFS= read -r f; do

@@ -34,9 +34,9 @@
  * one on the same table is folded into it when the longer index serves its
  * statements as well.
  *
- * The only query-path code is advisor_relation_info, which returns at once
- * unless advisor_whatif_active is set (only in this backend, only during the
- * what-if planning below).
+ * The only planner-path code is advisor_relation_info, called through the
+ * relation-info hook that hooks.c installs only during the what-if planning
+ * below (hooks_whatif), in this backend only.
  */
 #include "postgres.h"
 
@@ -88,6 +88,7 @@
 #include "utils/datum.h"
 
 #include "advisor.h"
+#include "hooks.h"
 #include "compat.h"
 #include "guc.h"
 #include "samples.h"
@@ -584,12 +585,14 @@ whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used, ParamListInfo params)
 	copy->queryId = UINT64CONST(0);	/* nobody measures this planning */
 	whatif_cand = c;
 	advisor_whatif_active = (c != NULL);
+	hooks_whatif(advisor_whatif_active);
 	PG_TRY();
 	{
 		stmt = compat_planner(copy, NULL, CURSOR_OPT_PARALLEL_OK, params);
 	}
 	PG_FINALLY();
 	{
+		hooks_whatif(false);
 		advisor_whatif_active = false;
 		whatif_cand = NULL;
 	}

@@ -94,7 +94,7 @@ static TableDef errors_def;
 static Table *errors_table = NULL;
 
 static ErrorPending pending[ERRORS_PENDING];
-static int	npending = 0;
+int			errors_npending = 0;
 static bool top_noted = false;	/* a hook noted the top-level statement */
 static ErrorReported reported;
 static SlowExecution reported_exec; /* its statement, as the client sent it */
@@ -145,9 +145,9 @@ errors_note(uint64 queryid, bool toplevel, double ms, uint64 planid,
 
 	if (toplevel)
 		top_noted = true;
-	if (npending >= ERRORS_PENDING)
+	if (errors_npending >= ERRORS_PENDING)
 		return;					/* the outermost levels are dropped */
-	p = &pending[npending++];
+	p = &pending[errors_npending++];
 	p->userid = GetUserId();
 	p->queryid = queryid;
 	p->planid = planid;
@@ -215,12 +215,12 @@ errors_flush(bool abort)
 {
 	TimestampTz now;
 
-	if (npending == 0 && !(abort && reported.valid))
+	if (errors_npending == 0 && !(abort && reported.valid))
 		goto done;
 	if (!capturing() || MyDatabaseId == InvalidOid)
 		goto done;
 	now = GetCurrentTimestamp();
-	for (int i = 0; i < npending; i++)
+	for (int i = 0; i < errors_npending; i++)
 	{
 		ErrorPending *p = &pending[i];
 
@@ -259,7 +259,7 @@ errors_flush(bool abort)
 		slowexec_add(p);
 	}
 done:
-	npending = 0;
+	errors_npending = 0;
 	top_noted = false;
 	if (abort)
 		reported.valid = false;
@@ -295,32 +295,30 @@ errors_emit_log(ErrorData *edata)
 	slowexec_set_statement(&reported_exec, debug_query_string, -1, 0);
 }
 
-static void
-errors_xact_callback(XactEvent event, void *arg)
+/* End of a transaction (hooks.c's transaction callback). */
+void
+errors_xact_event(XactEvent event)
 {
 	if (event == XACT_EVENT_ABORT)
 		errors_flush(true);
-	else if (npending > 0 &&
+	else if (errors_npending > 0 &&
 			 (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE))
 		errors_flush(false);
 }
 
-static void
-errors_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
+/* Abort of a subtransaction (hooks.c's subtransaction callback). */
+void
+errors_subxact_abort(void)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		errors_flush(true);
+	errors_flush(true);
 }
 
-/* Install emit_log_hook and the abort callbacks; from _PG_init. */
+/* Install emit_log_hook; from _PG_init. */
 void
 errors_install(void)
 {
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = errors_emit_log;
-	RegisterXactCallback(errors_xact_callback, NULL);
-	RegisterSubXactCallback(errors_subxact_callback, NULL);
 }
 
 /* table_read callback: one ErrorRow. */

@@ -8,6 +8,7 @@
 #ifndef LATDIAG_ERRORS_H
 #define LATDIAG_ERRORS_H
 
+#include "access/xact.h"
 #include "utils/timestamp.h"
 
 #define ERRORS_MESSAGE_LEN	256 /* bytes of the last message kept per entry */
@@ -32,6 +33,11 @@ extern void errors_shmem_request(void);
 extern void errors_shmem_startup(void);
 extern Size errors_shmem_size(void);
 extern void errors_install(void);
+/* failures noted in this transaction, not yet recorded at its end */
+extern PGDLLIMPORT int errors_npending;
+
+extern void errors_xact_event(XactEvent event);
+extern void errors_subxact_abort(void);
 
 extern void errors_note(uint64 queryid, bool toplevel, double ms, uint64 planid,
 						const char *source, int loc, int len);

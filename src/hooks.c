@@ -264,7 +264,7 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 			why = SNAP_REASON_SAMPLED;
 		if (why != SNAP_REASON_NONE)
 		{
-			queryDesc->instrument_options |= snapshots_instrument_options();
+			queryDesc->instrument_options |= snapshots_instrument_options(why);
 			snapshots_note_armed(queryDesc, exec_nesting, why);
 		}
 	}
@@ -362,7 +362,22 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 static void
 latdiag_ExecutorFinish(QueryDesc *queryDesc)
 {
-	ExecMeasure *m = measure_find_finish(queryDesc);
+	ExecMeasure *m;
+
+	/*
+	 * A plain SELECT (no data-modifying WITH) runs no plan node and queues
+	 * no trigger here: no level to raise, nothing to measure or to catch.
+	 */
+	if (queryDesc->operation == CMD_SELECT &&
+		queryDesc->estate->es_auxmodifytables == NIL)
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+		return;
+	}
+	m = measure_find(queryDesc);
 
 	if (m)
 		measure_run_begin(m);
@@ -492,7 +507,8 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 		 * cheap: backend-local work, or a batch of their own).
 		 */
 		if (!nplusone_skip())
-			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows);
+			nplusone_record(queryDesc, queryid, exec_nesting, smp.ms, smp.rows,
+							fig.end_ms);
 
 		/*
 		 * The single place where a finished execution is recorded in the
@@ -623,7 +639,53 @@ latdiag_relation_info(COMPAT_RELINFO_ARGS)
 		advisor_relation_info(COMPAT_RELINFO_PASS);
 }
 
-/* Install every hook, saving the previous ones. */
+/*
+ * The relation-info hook is installed only while the advisor plans a
+ * what-if (advisor.c, on and off around the planner call, off in its
+ * PG_FINALLY too): the planning of every other statement does not pass
+ * through latdiag for each relation.
+ */
+void
+hooks_whatif(bool on)
+{
+	if (on && COMPAT_RELINFO_HOOK != latdiag_relation_info)
+	{
+		prev_relation_info = COMPAT_RELINFO_HOOK;
+		COMPAT_RELINFO_HOOK = latdiag_relation_info;
+	}
+	else if (!on && COMPAT_RELINFO_HOOK == latdiag_relation_info)
+		COMPAT_RELINFO_HOOK = prev_relation_info;
+}
+
+/*
+ * One callback for the end of a transaction, one for a subtransaction's
+ * abort: a failed statement's error is recorded (errors.c), then the lock
+ * waits of the aborted (sub)transaction are charged (locks.c).
+ */
+static void
+latdiag_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT)
+	{
+		errors_xact_event(event);
+		locks_on_abort();
+	}
+	else if (unlikely(errors_npending > 0))
+		errors_xact_event(event);
+}
+
+static void
+latdiag_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		errors_subxact_abort();
+		locks_on_abort();
+	}
+}
+
+/* Install every hook, saving the previous ones, and the transaction callbacks. */
 void
 hooks_install(void)
 {
@@ -645,6 +707,6 @@ hooks_install(void)
 	ExecutorEnd_hook = latdiag_ExecutorEnd;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = latdiag_ProcessUtility;
-	prev_relation_info = COMPAT_RELINFO_HOOK;
-	COMPAT_RELINFO_HOOK = latdiag_relation_info;
+	RegisterXactCallback(latdiag_xact_callback, NULL);
+	RegisterSubXactCallback(latdiag_subxact_callback, NULL);
 }

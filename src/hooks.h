@@ -6,5 +6,6 @@
 #define LATDIAG_HOOKS_H
 
 extern void hooks_install(void);
+extern void hooks_whatif(bool on);
 
 #endif

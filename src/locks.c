@@ -385,37 +385,17 @@ locks_charge(uint64 queryid, bool keep, bool cancelled)
 	return charged;
 }
 
-/* Abort of a (sub)transaction: its waits go to the current statement. */
-static void
-charge_on_abort(void)
+/*
+ * Abort of a (sub)transaction: its waits go to the current statement
+ * (hooks.c's transaction callbacks).
+ */
+void
+locks_on_abort(void)
 {
 	if (locks_my_pending == NULL)
 		locks_attach_backend();
 	if (*locks_my_pending != 0)
 		(void) locks_charge(pgstat_get_my_query_id(), true, true);
-}
-
-static void
-locks_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT)
-		charge_on_abort();
-}
-
-static void
-locks_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		charge_on_abort();
-}
-
-/* Charge waits of failed statements from the abort callbacks; from _PG_init. */
-void
-locks_register_callbacks(void)
-{
-	RegisterXactCallback(locks_xact_callback, NULL);
-	RegisterSubXactCallback(locks_subxact_callback, NULL);
 }
 
 /* Start the sampler with the server; from _PG_init. */

@@ -63,7 +63,7 @@ extern void locks_shmem_request(void);
 extern void locks_shmem_startup(void);
 extern Size locks_shmem_size(void);
 extern void locks_register_sampler(void);
-extern void locks_register_callbacks(void);
+extern void locks_on_abort(void);
 
 extern void locks_attach_backend(void);
 extern double locks_charge(uint64 queryid, bool keep, bool cancelled);

@@ -84,8 +84,7 @@ measure_after_start(QueryDesc *qd, bool outermost)
 	m->estate = qd->estate;
 	m->running = m->ended = m->folded = false;
 	INSTR_TIME_SET_ZERO(m->total);
-	memset(&m->buf, 0, sizeof(m->buf));
-	memset(&m->wal, 0, sizeof(m->wal));
+	/* buf and wal are zeroed when a second interval folds the first */
 }
 
 /* measure_find, below the top of the stack. */
@@ -122,6 +121,7 @@ measure_end(QueryDesc *qd, ExecFigures *f)
 		/* make sure the totals are final; harmless if already done */
 		compat_query_instr_finish(qi);
 		f->ms = compat_query_instr_total_ms(qi);
+		f->end_ms = 0;
 		f->buf_end = &qi->bufusage;
 		f->buf_start = &measure_zero_buf;
 		f->buf_folded = NULL;
@@ -135,6 +135,7 @@ measure_end(QueryDesc *qd, ExecFigures *f)
 		return false;
 	measure_run_end(m);
 	f->ms = INSTR_TIME_GET_MILLISEC(m->total);
+	f->end_ms = m->ended ? INSTR_TIME_GET_MILLISEC(m->last_end) : 0;
 	if (m->ended)
 	{
 		f->buf_end = &m->buf_end;

@@ -30,6 +30,7 @@ typedef struct ExecMeasure
 	bool		folded;			/* buf holds earlier intervals */
 	instr_time	started;
 	instr_time	total;
+	instr_time	last_end;		/* clock when the last interval ended */
 	BufferUsage buf_start;		/* counters when the last interval began */
 	WalUsage	wal_start;
 	BufferUsage buf_end;		/* ... and when it ended */
@@ -46,6 +47,7 @@ typedef struct ExecMeasure
 typedef struct ExecFigures
 {
 	double		ms;
+	double		end_ms;			/* monotonic clock (ms) at its end; 0: not read */
 	const BufferUsage *buf_end;
 	const BufferUsage *buf_start;
 	const BufferUsage *buf_folded;
@@ -81,20 +83,6 @@ measure_find(QueryDesc *qd)
 	return measure_find_slow(qd);
 }
 
-/*
- * The cheap measurement of an ExecutorFinish, or NULL.  That of a plain
- * SELECT (no data-modifying WITH) is not measured: it runs no plan node and
- * queues no trigger, so it uses no buffer and next to no time.
- */
-static inline ExecMeasure *
-measure_find_finish(QueryDesc *qd)
-{
-	if (likely(measure_depth == 0) ||
-		(qd->operation == CMD_SELECT && qd->estate->es_auxmodifytables == NIL))
-		return NULL;
-	return measure_find(qd);
-}
-
 /* ExecutorRun or ExecutorFinish begins. */
 static inline void
 measure_run_begin(ExecMeasure *m)
@@ -102,9 +90,14 @@ measure_run_begin(ExecMeasure *m)
 	if (m->ended)
 	{
 		/* a later interval: keep what the earlier ones used */
+		if (!m->folded)
+		{
+			memset(&m->buf, 0, sizeof(m->buf));
+			memset(&m->wal, 0, sizeof(m->wal));
+			m->folded = true;
+		}
 		BufferUsageAccumDiff(&m->buf, &m->buf_end, &m->buf_start);
 		WalUsageAccumDiff(&m->wal, &m->wal_end, &m->wal_start);
-		m->folded = true;
 	}
 	m->buf_start = pgBufferUsage;
 	m->wal_start = pgWalUsage;
@@ -122,6 +115,7 @@ measure_run_end(ExecMeasure *m)
 		return;
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_ACCUM_DIFF(m->total, now, m->started);
+	m->last_end = now;
 	m->buf_end = pgBufferUsage;
 	m->wal_end = pgWalUsage;
 	m->running = false;

@@ -252,20 +252,6 @@ now_ms(void)
 }
 
 /*
- * Is a statement run by the server on the client's behalf: inside a trigger
- * (a referential-integrity check, immediate or deferred to commit, or a
- * trigger body, and whatever they call)?  Core counts the trigger functions
- * it is inside (MyTriggerDepth, what pg_trigger_depth() returns).
- */
-bool
-nplusone_skip(void)
-{
-	LOCAL_FCINFO(fcinfo, 0);
-
-	return DatumGetInt32(pg_trigger_depth(fcinfo)) > 0;
-}
-
-/*
  * A hash of a statement's text from its first constant on: FNV-1a with a
  * final mix for the short texts of OLTP statements (cheaper than a general
  * hash's set-up), hash_bytes_extended beyond 32 bytes.
@@ -311,12 +297,12 @@ nplusone_note_constants(uint64 queryid, const char *query, int loc, int len,
 	}
 	if (loc < 0)
 		loc = 0;
-	if (len <= 0)
-		len = strlen(query + loc);
-	if (first < loc || first >= loc + len)
+	if (first == INT_MAX || first < loc || (len > 0 && first >= loc + len))
 		return;
+	/* len 0: the statement runs to the end of the string */
 	const_hash = text_hash((const unsigned char *) query + first,
-						   loc + len - first) | 1;
+						   len > 0 ? loc + len - first :
+						   (int) strlen(query + first)) | 1;
 }
 
 /* A hash of one parameter's value. */
@@ -438,7 +424,8 @@ run_distinct(const NpRun *r)
 		return r->ndistinct;
 	for (int j = 0; j < NP_HLL_REGS; j++)
 	{
-		sum += ldexp(1.0, -r->hll[j]);
+		/* 2^-rank, rank <= 23: exact as a double, no ldexp() per register */
+		sum += 1.0 / (double) (UINT64CONST(1) << r->hll[j]);
 		zeros += (r->hll[j] == 0);
 	}
 	e = (0.7213 / (1.0 + 1.079 / m)) * m * m / sum;
@@ -738,10 +725,14 @@ run_open(QueryDesc *queryDesc, uint64 queryid, int level, double start,
 	return r;
 }
 
-/* A statement finished (ExecutorEnd): note its rows, add it to the runs. */
+/*
+ * A statement finished (ExecutorEnd): note its rows, add it to the runs.
+ * end_ms: the monotonic clock (ms) when it ended, if the caller read it
+ * (0: read here).
+ */
 void
 nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
-				double exec_ms, uint64 rows)
+				double exec_ms, uint64 rows, double end_ms)
 {
 	double		end;
 	double		start;
@@ -760,7 +751,7 @@ nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
 		exit_flush_registered = true;
 	}
 
-	end = now_ms();
+	end = end_ms > 0 ? end_ms : now_ms();
 	start = end - exec_ms;
 	hash = values_hash(queryDesc, queryid);
 	statements++;

@@ -5,6 +5,7 @@
 #define LATDIAG_NPLUSONE_H
 
 #include "executor/execdesc.h"
+#include "utils/fmgrprotos.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -46,12 +47,23 @@ extern void nplusone_shmem_startup(void);
 extern Size nplusone_shmem_size(void);
 
 /* capture, from the hooks */
-extern bool nplusone_skip(void);
+/*
+ * Is a statement run by the server on the client's behalf: inside a trigger
+ * (a referential-integrity check, immediate or deferred to commit, or a
+ * trigger body, and whatever they call)?  Core counts the trigger functions
+ * it is inside (MyTriggerDepth, what pg_trigger_depth() returns; it reads
+ * no argument).
+ */
+static inline bool
+nplusone_skip(void)
+{
+	return DatumGetInt32(pg_trigger_depth(NULL)) > 0;
+}
 extern void nplusone_note_constants(uint64 queryid, const char *query, int loc,
 									int len, CompatJumbleState *jstate);
 extern void nplusone_start(uint64 queryid, int level);
 extern void nplusone_record(QueryDesc *queryDesc, uint64 queryid, int level,
-							double exec_ms, uint64 rows);
+							double exec_ms, uint64 rows, double end_ms);
 extern void nplusone_flush(void);
 
 /* reading and resetting */

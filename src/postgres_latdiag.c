@@ -32,7 +32,6 @@ _PG_init(void)
 	guc_define();
 	EnableQueryId();
 	hooks_install();
-	locks_register_callbacks();
 	errors_install();
 	sources_install();
 	locks_register_sampler();

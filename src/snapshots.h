@@ -57,7 +57,7 @@ snapshots_may_keep(double ms, int min_duration, int tail_min_duration)
 }
 
 extern bool snapshots_sampled(void);
-extern int	snapshots_instrument_options(void);
+extern int	snapshots_instrument_options(int why);
 extern void snapshots_note_armed(QueryDesc *queryDesc, int level, int reason);
 extern void snapshots_consider(QueryDesc *queryDesc, uint64 queryid,
 							   uint64 planid, double ms, bool toplevel,

@@ -147,6 +147,22 @@ key_hint(const StoreKey *key)
 }
 
 /*
+ * The statements this backend saw parsed whose entries exist, valid while
+ * the store has freed no entry since (known_frees): parsing one of them
+ * again needs no lookup.  Direct-mapped by the queryid's bits.
+ */
+#define KNOWN_SIZE 256
+typedef struct KnownEntry
+{
+	uint64		queryid;		/* 0: empty */
+	Oid			userid;
+	bool		toplevel;
+} KnownEntry;
+
+static KnownEntry known[KNOWN_SIZE];
+static uint64 known_frees = 0;
+
+/*
  * A statement was parse-analyzed: make sure it has an entry, building the
  * normalized text only when the entry is new.
  */
@@ -155,17 +171,30 @@ store_note_parse(uint64 queryid, bool toplevel, const char *query, int loc,
 				 int len, CompatJumbleState *jstate)
 {
 	StoreKey	key;
-	uint32		hint;
+	uint32		hint = queryid_hint(queryid, toplevel);
+	KnownEntry *k = &known[hint % KNOWN_SIZE];
+	uint64		frees = table_frees(store);
+	Oid			userid = GetUserId();
 	StoreData  *d;
 	char	   *text;
 
+	if (likely(frees == known_frees))
+	{
+		if (k->queryid == queryid && k->userid == userid && k->toplevel == toplevel)
+			return;
+	}
+	else
+	{
+		memset(known, 0, sizeof(known));
+		known_frees = frees;
+	}
 	key_init(&key, queryid, toplevel);
-	hint = key_hint(&key);
-	if (table_peek(store, &key, hint) != NULL)
-		return;
 	if ((d = table_lock(store, &key, hint)) != NULL)
 	{
 		table_unlock(store, d, 0);
+		k->queryid = queryid;
+		k->userid = userid;
+		k->toplevel = toplevel;
 		return;
 	}
 
@@ -188,6 +217,13 @@ store_note_parse(uint64 queryid, bool toplevel, const char *query, int loc,
 			d->c.first_seen = d->c.last_seen = d->c.minmax_stats_since =
 				GetCurrentTimestamp();
 		table_unlock(store, d, 0);
+		/* known only if nothing was evicted to make room for it */
+		if (table_frees(store) == known_frees)
+		{
+			k->queryid = queryid;
+			k->userid = userid;
+			k->toplevel = toplevel;
+		}
 	}
 	pfree(text);
 }

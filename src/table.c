@@ -101,6 +101,7 @@ typedef struct TableShared
 	double		median_usage;	/* usage given to new entries */
 	TimestampTz stats_reset;
 	pg_atomic_uint64 resets;	/* table_reset calls since start */
+	pg_atomic_uint64 frees;		/* entries freed since start */
 	int32		nfree;
 	int32		free_slots[FLEXIBLE_ARRAY_MEMBER];
 } TableShared;
@@ -252,6 +253,7 @@ table_attach(const TableDef *def)
 		sh->median_usage = USAGE_MEDIAN_INIT;
 		sh->stats_reset = GetCurrentTimestamp();
 		pg_atomic_init_u64(&sh->resets, 0);
+		pg_atomic_init_u64(&sh->frees, 0);
 		sh->nfree = def->max_entries;
 		for (int i = 0; i < def->max_entries; i++)
 		{
@@ -432,6 +434,7 @@ slot_free(Table *t, int32 slot)
 	SpinLockRelease(&s->mutex);
 	t->shared->text_bytes -= s->text_len + 1;
 	t->shared->free_slots[t->shared->nfree++] = slot;
+	pg_atomic_fetch_add_u64(&t->shared->frees, 1);
 }
 
 static int
@@ -735,6 +738,16 @@ uint64
 table_resets(Table *t)
 {
 	return pg_atomic_read_u64(&t->shared->resets);
+}
+
+/*
+ * Entries freed since start (evicted, reset or removed): a key this backend
+ * saw in the table is still there while this count has not moved.
+ */
+uint64
+table_frees(Table *t)
+{
+	return pg_atomic_read_u64(&t->shared->frees);
 }
 
 /* The table's own figures. */

@@ -65,6 +65,7 @@ extern void table_stats(Table *t, int64 *entries, int64 *evictions,
 						int64 *truncated, TimestampTz *stats_reset);
 extern bool table_reset(Table *t, Oid userid, Oid dbid, uint64 queryid);
 extern uint64 table_resets(Table *t);
+extern uint64 table_frees(Table *t);
 
 /* Called by table_update for each matching entry, under its spinlock. */
 typedef void (*TableUpdateFn) (void *data, void *arg);

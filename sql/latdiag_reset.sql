@@ -20,3 +20,16 @@ SELECT stats_reset > :'before_reset'::timestamptz AS moved, evictions FROM latdi
 -- NULL arguments are answered with what is expected
 SELECT latdiag_reset(NULL, 0, 0);
 SELECT latdiag_reset(0, 0, NULL);
+-- statements this session parsed before a reset get their normalized texts again
+-- (the session's memory of existing entries is dropped when an entry is freed)
+SELECT 7 AS g1;
+SELECT 7 AS g2, 1 AS x;
+SELECT 7 AS g3, 1 AS x, 2 AS y;
+SELECT latdiag_reset();
+SELECT 8 AS g1;
+SELECT 8 AS g2, 1 AS x;
+SELECT 8 AS g3, 1 AS x, 2 AS y;
+SELECT query, calls FROM latdiag_queries WHERE query LIKE 'SELECT % AS g%' ORDER BY query COLLATE "C";
+SELECT latdiag_reset(0, 0, (SELECT queryid FROM latdiag_queries WHERE query = 'SELECT $1 AS g1'));
+SELECT 9 AS g1;
+SELECT query, calls FROM latdiag_queries WHERE query LIKE 'SELECT % AS g%' ORDER BY query COLLATE "C";

@@ -19,6 +19,7 @@ bool		latdiag_enabled = true;
 int			latdiag_max_queries = 5000;
 int			latdiag_max_query_length = 2048;
 int			latdiag_track = LATDIAG_TRACK_TOP;
+int			latdiag_track_max_level = 0;
 bool		latdiag_track_utility = true;
 bool		latdiag_track_planning = false;
 bool		latdiag_save = true;
@@ -73,6 +74,29 @@ static const struct config_enum_entry format_options[] =
 };
 
 /* Define every latdiag.* setting; called once from _PG_init. */
+/*
+ * latdiag.enabled and latdiag.track, folded into the deepest nesting level
+ * tracked (-1: none), so that the hooks test one integer per statement.
+ */
+static void
+update_track_max_level(bool enabled, int track)
+{
+	latdiag_track_max_level = !enabled || track == LATDIAG_TRACK_NONE ? -1 :
+		track == LATDIAG_TRACK_TOP ? 0 : INT_MAX;
+}
+
+static void
+assign_enabled(bool newval, void *extra)
+{
+	update_track_max_level(newval, latdiag_track);
+}
+
+static void
+assign_track(int newval, void *extra)
+{
+	update_track_max_level(latdiag_enabled, newval);
+}
+
 void
 guc_define(void)
 {
@@ -83,7 +107,7 @@ guc_define(void)
 							 true,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 NULL, assign_enabled, NULL);
 
 	DefineCustomIntVariable("latdiag.max_queries",
 							"Maximum number of statements kept in the query store.",
@@ -115,7 +139,7 @@ guc_define(void)
 							 track_options,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 NULL, assign_track, NULL);
 
 	DefineCustomBoolVariable("latdiag.track_utility",
 							 "Tracks utility statements (DDL, VACUUM, COPY ...).",

@@ -15,6 +15,7 @@ extern bool latdiag_enabled;
 extern int	latdiag_max_queries;
 extern int	latdiag_max_query_length;
 extern int	latdiag_track;
+extern int	latdiag_track_max_level;	/* -1: none; 0: top level; INT_MAX: all */
 extern bool latdiag_track_utility;
 extern bool latdiag_track_planning;
 extern bool latdiag_save;

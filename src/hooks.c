@@ -112,9 +112,8 @@ measure_stop(Measure *m, StoreSample *smp)
 static inline bool
 tracked(int level)
 {
-	return latdiag_enabled && !IsParallelWorker() &&
-		(latdiag_track == LATDIAG_TRACK_ALL ||
-		 (latdiag_track == LATDIAG_TRACK_TOP && level == 0));
+	/* latdiag.enabled and latdiag.track, folded by their assign hooks */
+	return level <= latdiag_track_max_level && !IsParallelWorker();
 }
 
 /*
@@ -193,25 +192,16 @@ latdiag_post_parse_analyze(ParseState *pstate, Query *query,
 								query->stmt_location, query->stmt_len, jstate);
 }
 
-static PlannedStmt *
-latdiag_planner(COMPAT_PLANNER_ARGS)
+/*
+ * Planning with latdiag.track_planning: timed, with a planner level.  Kept
+ * out of latdiag_planner so that the common path carries no PG_TRY frame.
+ */
+static pg_noinline PlannedStmt *
+planner_measured(COMPAT_PLANNER_ARGS)
 {
 	PlannedStmt *result;
 	Measure		m;
 	volatile bool measure;
-
-	/* planning is not measured: the planner level is not needed either */
-	if (!latdiag_track_planning)
-	{
-		if (prev_planner_hook)
-			result = prev_planner_hook(COMPAT_PLANNER_PASS);
-		else
-			result = standard_planner(COMPAT_PLANNER_PASS);
-		if (COMPAT_HAS_PLAN_ID && parse->queryId != UINT64CONST(0) &&
-			tracked(exec_nesting))
-			plan_id_publish(result);
-		return result;
-	}
 
 	measure = query_string && parse->queryId != UINT64CONST(0) &&
 		tracked(exec_nesting + plan_nesting);
@@ -242,6 +232,25 @@ latdiag_planner(COMPAT_PLANNER_ARGS)
 	}
 	if (COMPAT_HAS_PLAN_ID && parse->queryId != UINT64CONST(0) &&
 		tracked(exec_nesting + plan_nesting))
+		plan_id_publish(result);
+	return result;
+}
+
+static PlannedStmt *
+latdiag_planner(COMPAT_PLANNER_ARGS)
+{
+	PlannedStmt *result;
+
+	if (unlikely(latdiag_track_planning))
+		return planner_measured(COMPAT_PLANNER_PASS);
+
+	/* planning is not measured: the planner level is not needed either */
+	if (prev_planner_hook)
+		result = prev_planner_hook(COMPAT_PLANNER_PASS);
+	else
+		result = standard_planner(COMPAT_PLANNER_PASS);
+	if (COMPAT_HAS_PLAN_ID && parse->queryId != UINT64CONST(0) &&
+		tracked(exec_nesting))
 		plan_id_publish(result);
 	return result;
 }
@@ -359,25 +368,15 @@ latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 		measure_run_end(m);
 }
 
-static void
-latdiag_ExecutorFinish(QueryDesc *queryDesc)
+/*
+ * ExecutorFinish of a statement that may run plan nodes or triggers: the
+ * level raised, measured, a failure noted.  Kept out of
+ * latdiag_ExecutorFinish so that a plain SELECT's carries no PG_TRY frame.
+ */
+static pg_noinline void
+finish_wrapped(QueryDesc *queryDesc)
 {
-	ExecMeasure *m;
-
-	/*
-	 * A plain SELECT (no data-modifying WITH) runs no plan node and queues
-	 * no trigger here: no level to raise, nothing to measure or to catch.
-	 */
-	if (queryDesc->operation == CMD_SELECT &&
-		queryDesc->estate->es_auxmodifytables == NIL)
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
-		return;
-	}
-	m = measure_find(queryDesc);
+	ExecMeasure *m = measure_find(queryDesc);
 
 	if (m)
 		measure_run_begin(m);
@@ -401,6 +400,25 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 	exec_nesting--;
 	if (m)
 		measure_run_end(m);
+}
+
+static void
+latdiag_ExecutorFinish(QueryDesc *queryDesc)
+{
+	/*
+	 * A plain SELECT (no data-modifying WITH) runs no plan node and queues
+	 * no trigger here: no level to raise, nothing to measure or to catch.
+	 */
+	if (queryDesc->operation == CMD_SELECT &&
+		queryDesc->estate->es_auxmodifytables == NIL)
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+		return;
+	}
+	finish_wrapped(queryDesc);
 }
 
 /*

@@ -67,6 +67,15 @@ RESET ROLE;
 REVOKE SELECT ON ls FROM regress_latdiag_snap;
 DROP ROLE regress_latdiag_snap;
 
+-- an execution armed by the random sample only, of a statement never seen slow:
+-- its snapshot has per-node rows but no buffer counts (they cost a large scan ~8%)
+SET latdiag.snapshot_sample_rate = 1;
+SELECT pg_sleep(0.15) IS NULL AS slept, count(*) FROM ls WHERE id > 2 AND v < 3;
+SET latdiag.snapshot_sample_rate = 0;
+SELECT reason, plan LIKE '%actual rows=%' AS has_actual_rows,
+       plan NOT LIKE '%Buffers:%' AS no_buffers
+  FROM latdiag_explain_snapshots WHERE query LIKE '%id > 2 AND v < 3%';
+
 -- bad arguments and settings
 SELECT latdiag_explain(NULL);
 SELECT latdiag_explain(42);

@@ -110,18 +110,20 @@ my @got = split /\|/, $got;
 is(scalar(@got), scalar(@cols), 'got all percentile columns')
   or diag("got: $got");
 
+# Against what the server measured for each call (its log): within 3%.
+# Against what was requested: not below it (a sleep never ends early; the
+# reported bucket middle is at most 1.93% off), but a loaded machine may
+# lengthen every call, so no upper bound there.
 for my $i (0 .. $#cols)
 {
 	my ($col, $val) = ($cols[$i], $got[$i]);
-	foreach my $e ([ 'requested', \%expect ], [ 'measured', \%expect_measured ])
-	{
-		my $want = $e->[1]{$col};
-		ok( defined($val) && defined($want) && $val ne ''
-			  && abs($val - $want) <= 0.03 * $want,
-			sprintf(
-				'%s = %s, %s %.3f, within 3%%',
-				$col, $val // 'NULL', $e->[0], $want // -1));
-	}
+	my ($req, $meas) = ($expect{$col}, $expect_measured{$col});
+	ok( defined($val) && defined($meas) && $val ne ''
+		  && abs($val - $meas) <= 0.03 * $meas,
+		sprintf('%s = %s, measured %.3f, within 3%%', $col, $val // 'NULL', $meas // -1));
+	ok( defined($val) && defined($req) && $val ne '' && $val >= 0.97 * $req,
+		sprintf('%s = %s, not below requested %.3f - 3%%',
+			$col, $val // 'NULL', $req // -1));
 }
 
 # Ordering must hold whatever the exact values.
@@ -135,8 +137,12 @@ ok( $g{min_exec_time} <= $g{p50_exec_time}
 	'min <= p50 < p90 < p95 < p99 < max');
 my $total = $node->safe_psql('postgres',
 	"SELECT total_exec_time FROM latdiag_queries WHERE queryid = $queryid AND toplevel");
-ok(abs($total - sum(@values)) <= 0.03 * sum(@values),
-	"total_exec_time $total close to " . sum(@values));
+ok( abs($total - sum(@measured)) <= 0.03 * sum(@measured)
+	  && $total >= 0.97 * sum(@values),
+	"total_exec_time $total close to the measured "
+	  . sum(@measured)
+	  . ", not below the requested "
+	  . sum(@values));
 
 # --- the histogram
 my $hist = $node->safe_psql('postgres',
@@ -161,11 +167,14 @@ is($bad, 0, 'buckets are log-spaced (18 per power of two) and ordered')
   or diag($hist);
 
 # The 93 normal durations are <= ~178 ms, the 7 slow ones >= 280 ms: the
-# buckets (4% wide) must split them exactly at 220 ms.
-is(sum(map { $_->[1] <= 220 ? $_->[2] : 0 } @buckets) // 0,
-	93, '93 calls in buckets below 220 ms');
-is(sum(map { $_->[0] >= 220 ? $_->[2] : 0 } @buckets) // 0,
-	7, '7 calls in buckets above 220 ms');
+# buckets (4% wide) must split them exactly.  The split sits at 265 ms, just
+# under the lowest bucket a 280 ms call can fall in (280 / 2^(1/18) = 269.4),
+# because a loaded machine only lengthens durations: a normal call may then
+# take up to ~258 ms (it once took 222 ms for a 177 ms sleep at 220).
+is(sum(map { $_->[1] <= 265 ? $_->[2] : 0 } @buckets) // 0,
+	93, '93 calls in buckets below 265 ms');
+is(sum(map { $_->[0] >= 265 ? $_->[2] : 0 } @buckets) // 0,
+	7, '7 calls in buckets above 265 ms');
 # The slowest call is alone in the top bucket, which contains it.
 my $top = $buckets[-1];
 my $slowest = $g{max_exec_time};

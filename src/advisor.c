@@ -285,7 +285,6 @@ static void flatten_and(Node *qual, List **out);
 static SampleValue *align_sample(Advisor *adv, Stmt *st);
 static char *rel_qualified_name(Oid relid);
 
-bool		advisor_whatif_active = false;
 static Cand *whatif_cand = NULL;
 static Oid	whatif_oid = InvalidOid;
 
@@ -495,7 +494,7 @@ hypo_index_info(Cand *c, RelOptInfo *rel)
 void
 advisor_relation_info(COMPAT_RELINFO_ARGS)
 {
-	if (!advisor_whatif_active || whatif_cand == NULL || COMPAT_RELINFO_INHPARENT ||
+	if (whatif_cand == NULL || COMPAT_RELINFO_INHPARENT ||
 		COMPAT_RELINFO_RELID != whatif_cand->relid)
 		return;
 	rel->indexlist = lappend(rel->indexlist, hypo_index_info(whatif_cand, rel));
@@ -584,8 +583,7 @@ whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used, ParamListInfo params)
 	AcquireRewriteLocks(copy, true, false);
 	copy->queryId = UINT64CONST(0);	/* nobody measures this planning */
 	whatif_cand = c;
-	advisor_whatif_active = (c != NULL);
-	hooks_whatif(advisor_whatif_active);
+	hooks_whatif(c != NULL);
 	PG_TRY();
 	{
 		stmt = compat_planner(copy, NULL, CURSOR_OPT_PARALLEL_OK, params);
@@ -593,7 +591,6 @@ whatif_plan(Advisor *adv, Query *q, Cand *c, bool *used, ParamListInfo params)
 	PG_FINALLY();
 	{
 		hooks_whatif(false);
-		advisor_whatif_active = false;
 		whatif_cand = NULL;
 	}
 	PG_END_TRY();

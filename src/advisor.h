@@ -8,9 +8,6 @@
 
 #include "compat.h"
 
-/* Set only while the advisor plans a statement with a hypothetical index. */
-extern bool advisor_whatif_active;
-
 extern void advisor_relation_info(COMPAT_RELINFO_ARGS);
 
 #endif

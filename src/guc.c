@@ -73,7 +73,6 @@ static const struct config_enum_entry format_options[] =
 	{NULL, 0, false}
 };
 
-/* Define every latdiag.* setting; called once from _PG_init. */
 /*
  * latdiag.enabled and latdiag.track, folded into the deepest nesting level
  * tracked (-1: none), so that the hooks test one integer per statement.
@@ -97,6 +96,7 @@ assign_track(int newval, void *extra)
 	update_track_max_level(latdiag_enabled, newval);
 }
 
+/* Define every latdiag.* setting; called once from _PG_init. */
 void
 guc_define(void)
 {

@@ -192,6 +192,25 @@ latdiag_post_parse_analyze(ParseState *pstate, Query *query,
 								query->stmt_location, query->stmt_len, jstate);
 }
 
+/* The previous planner hook, or the standard planner. */
+static inline PlannedStmt *
+next_planner(COMPAT_PLANNER_ARGS)
+{
+	if (prev_planner_hook)
+		return prev_planner_hook(COMPAT_PLANNER_PASS);
+	return standard_planner(COMPAT_PLANNER_PASS);
+}
+
+/* The previous ExecutorFinish hook, or the standard one. */
+static inline void
+next_ExecutorFinish(QueryDesc *queryDesc)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+}
+
 /*
  * Planning with latdiag.track_planning: timed, with a planner level.  Kept
  * out of latdiag_planner so that the common path carries no PG_TRY frame.
@@ -211,10 +230,7 @@ planner_measured(COMPAT_PLANNER_ARGS)
 	plan_nesting++;
 	PG_TRY();
 	{
-		if (prev_planner_hook)
-			result = prev_planner_hook(COMPAT_PLANNER_PASS);
-		else
-			result = standard_planner(COMPAT_PLANNER_PASS);
+		result = next_planner(COMPAT_PLANNER_PASS);
 	}
 	PG_FINALLY();
 	{
@@ -245,10 +261,7 @@ latdiag_planner(COMPAT_PLANNER_ARGS)
 		return planner_measured(COMPAT_PLANNER_PASS);
 
 	/* planning is not measured: the planner level is not needed either */
-	if (prev_planner_hook)
-		result = prev_planner_hook(COMPAT_PLANNER_PASS);
-	else
-		result = standard_planner(COMPAT_PLANNER_PASS);
+	result = next_planner(COMPAT_PLANNER_PASS);
 	if (COMPAT_HAS_PLAN_ID && parse->queryId != UINT64CONST(0) &&
 		tracked(exec_nesting))
 		plan_id_publish(result);
@@ -383,10 +396,7 @@ finish_wrapped(QueryDesc *queryDesc)
 	exec_nesting++;
 	PG_TRY();
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		next_ExecutorFinish(queryDesc);
 	}
 	PG_CATCH();
 	{
@@ -412,10 +422,7 @@ latdiag_ExecutorFinish(QueryDesc *queryDesc)
 	if (queryDesc->operation == CMD_SELECT &&
 		queryDesc->estate->es_auxmodifytables == NIL)
 	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		next_ExecutorFinish(queryDesc);
 		return;
 	}
 	finish_wrapped(queryDesc);
@@ -653,8 +660,7 @@ latdiag_relation_info(COMPAT_RELINFO_ARGS)
 {
 	if (prev_relation_info)
 		prev_relation_info(COMPAT_RELINFO_PASS);
-	if (advisor_whatif_active)
-		advisor_relation_info(COMPAT_RELINFO_PASS);
+	advisor_relation_info(COMPAT_RELINFO_PASS);
 }
 
 /*

@@ -162,6 +162,14 @@ typedef struct KnownEntry
 static KnownEntry known[KNOWN_SIZE];
 static uint64 known_frees = 0;
 
+static inline void
+known_fill(KnownEntry *k, uint64 queryid, Oid userid, bool toplevel)
+{
+	k->queryid = queryid;
+	k->userid = userid;
+	k->toplevel = toplevel;
+}
+
 /*
  * A statement was parse-analyzed: make sure it has an entry, building the
  * normalized text only when the entry is new.
@@ -192,9 +200,7 @@ store_note_parse(uint64 queryid, bool toplevel, const char *query, int loc,
 	if ((d = table_lock(store, &key, hint)) != NULL)
 	{
 		table_unlock(store, d, 0);
-		k->queryid = queryid;
-		k->userid = userid;
-		k->toplevel = toplevel;
+		known_fill(k, queryid, userid, toplevel);
 		return;
 	}
 
@@ -219,11 +225,7 @@ store_note_parse(uint64 queryid, bool toplevel, const char *query, int loc,
 		table_unlock(store, d, 0);
 		/* known only if nothing was evicted to make room for it */
 		if (table_frees(store) == known_frees)
-		{
-			k->queryid = queryid;
-			k->userid = userid;
-			k->toplevel = toplevel;
-		}
+			known_fill(k, queryid, userid, toplevel);
 	}
 	pfree(text);
 }

@@ -97,6 +97,35 @@ SELECT sqlstate, message FROM latdiag_errors WHERE query LIKE '%private_div%';
 DROP OWNED BY le_reader;
 DROP ROLE le_reader;
 
+-- an error is noted when it is raised (hooks.c): what was caught inside a
+-- statement that went on is not its failure, and a report that is not an
+-- error is not one.  A NOTICE carrying an error's SQLSTATE (42P07, skipping):
+CREATE FUNCTION le_notice() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  CREATE TABLE IF NOT EXISTS le (id int);
+  RETURN 1;
+END $$;
+SELECT le_notice();
+-- a procedure catching an error of its own: CALL goes on, the level is back
+CREATE PROCEDURE le_proc() LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM 7 / (count(*) - count(*)) FROM le;
+  EXCEPTION WHEN division_by_zero THEN NULL;
+  END;
+END $$;
+CALL le_proc();
+CALL le_proc();
+SELECT count(*) AS after_procedure FROM le;
+SELECT query, calls, errors, toplevel
+  FROM latdiag_queries
+ WHERE query LIKE '%le_notice%' OR query LIKE '%le_proc%' OR
+       query LIKE 'CREATE TABLE IF NOT EXISTS%' OR query LIKE '%count(*) - count(*)%' OR
+       query LIKE '%after_procedure%'
+ ORDER BY query COLLATE "C", toplevel;
+DROP FUNCTION le_notice();
+DROP PROCEDURE le_proc();
+
 -- a reset forgets them
 SELECT latdiag_reset();
 SELECT count(*) AS after_reset FROM latdiag_errors;

@@ -394,10 +394,6 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 #endif
 
 /*
- * 17: block I/O times are split into shared and local blocks (both times are
- * measured; 15 and 16 time shared and local reads together in blk_*_time).
- */
-/*
  * The figures below exist from some release on.  Each COMPAT_HAS_* says
  * whether this server has it (the views show NULL where it does not); the
  * accessors read 0 there, so capture code needs no version test.
@@ -425,6 +421,35 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 #define compat_local_blk_write_time(b) 0.0
 #define compat_blk_read_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_read_time)
 #define compat_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_write_time)
+#endif
+
+/*
+ * BufferUsage's first I/O time: the members before it are the ten block
+ * counters (int64) on every major, those from it on are instr_time.
+ */
+#if PG_VERSION_NUM >= 170000
+#define COMPAT_BUFUSAGE_FIRST_TIME shared_blk_read_time
+#else
+#define COMPAT_BUFUSAGE_FIRST_TIME blk_read_time
+#endif
+
+/*
+ * WalUsage: 8-byte counters only, on every major; d += e - s for those
+ * beyond wal_records, wal_fpi and wal_bytes (18: wal_buffers_full; 19:
+ * wal_fpi_bytes), and how many counters there are.
+ */
+#if PG_VERSION_NUM >= 190000
+#define COMPAT_WALUSAGE_COUNTERS 5
+#define compat_wal_usage_add_more(d, e, s) \
+	((d)->wal_buffers_full += (e)->wal_buffers_full - (s)->wal_buffers_full, \
+	 (d)->wal_fpi_bytes += (e)->wal_fpi_bytes - (s)->wal_fpi_bytes)
+#elif PG_VERSION_NUM >= 180000
+#define COMPAT_WALUSAGE_COUNTERS 4
+#define compat_wal_usage_add_more(d, e, s) \
+	((d)->wal_buffers_full += (e)->wal_buffers_full - (s)->wal_buffers_full)
+#else
+#define COMPAT_WALUSAGE_COUNTERS 3
+#define compat_wal_usage_add_more(d, e, s) ((void) 0)
 #endif
 
 /* 17: JIT counts the time spent deforming tuples on its own. */

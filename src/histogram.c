@@ -1,8 +1,8 @@
 /*
  * histogram.c: latency histogram bucket math and percentiles.
  *
- * Only hist_bucket() runs on the query path; percentiles are computed when a
- * view is read.
+ * Only hist_bucket() (inline, histogram.h) runs on the query path;
+ * percentiles are computed when a view is read.
  */
 #include "postgres.h"
 
@@ -10,57 +10,25 @@
 
 #include "histogram.h"
 
-/*
- * Bucket boundaries within a power of two, as IEEE-754 mantissa bits:
- * threshold[j] = mantissa of 2^(j/18), and a 256-entry table from the top 8
- * mantissa bits to the sub-bucket of that range's start.  A range of 1/256 is
- * narrower than a sub-bucket, so one comparison settles the rest: the index
- * is exactly floor(18 * log2(ms / 0.01)) without calling log2.
- */
-static uint64 threshold[HIST_PER_OCTAVE + 1];
-static uint8 sub_of_top8[256];
-static bool tables_ready = false;
+/* The bucket boundaries (histogram.h) */
+uint64		hist_threshold[HIST_PER_OCTAVE + 1];
+uint8		hist_sub_of_top8[256];
 
-static void
-hist_init_tables(void)
+/* Fill the tables hist_bucket() reads; from _PG_init, before anything else. */
+void
+hist_init(void)
 {
 	for (int j = 0; j <= HIST_PER_OCTAVE; j++)
-		threshold[j] = (uint64) ((exp2((double) j / HIST_PER_OCTAVE) - 1.0) *
-								 (double) (UINT64CONST(1) << 52));
+		hist_threshold[j] = (uint64) ((exp2((double) j / HIST_PER_OCTAVE) - 1.0) *
+									  (double) (UINT64CONST(1) << 52));
 	for (int k = 0, j = 0; k < 256; k++)
 	{
 		uint64		start = (uint64) k << 44;
 
-		while (j + 1 < HIST_PER_OCTAVE && threshold[j + 1] <= start)
+		while (j + 1 < HIST_PER_OCTAVE && hist_threshold[j + 1] <= start)
 			j++;
-		sub_of_top8[k] = j;
+		hist_sub_of_top8[k] = j;
 	}
-	tables_ready = true;
-}
-
-/* Index of the bucket that holds a duration of ms milliseconds. */
-int
-hist_bucket(double ms)
-{
-	double		v = ms * (1.0 / HIST_MIN_MS);
-	uint64		bits;
-	uint64		frac;
-	int			e,
-				sub,
-				i;
-
-	if (!(v > 1.0))				/* also catches NaN */
-		return 0;
-	if (unlikely(!tables_ready))
-		hist_init_tables();
-	memcpy(&bits, &v, sizeof(bits));
-	e = (int) ((bits >> 52) & 0x7FF) - 1023;	/* v > 1: e >= 0 */
-	frac = bits & ((UINT64CONST(1) << 52) - 1);
-	sub = sub_of_top8[frac >> 44];
-	if (sub + 1 < HIST_PER_OCTAVE && frac >= threshold[sub + 1])
-		sub++;
-	i = e * HIST_PER_OCTAVE + sub;
-	return i < HIST_BUCKETS ? i : HIST_BUCKETS - 1;
 }
 
 /* Lower bound in ms of bucket i. */

@@ -20,8 +20,41 @@ typedef struct LatdiagHistogram
 	uint32		buckets[HIST_BUCKETS];
 } LatdiagHistogram;
 
+/*
+ * Bucket boundaries within a power of two, as IEEE-754 mantissa bits:
+ * hist_threshold[j] = mantissa of 2^(j/18), and a 256-entry table from the
+ * top 8 mantissa bits to the sub-bucket of that range's start (hist_init
+ * fills both).  A range of 1/256 is narrower than a sub-bucket, so one
+ * comparison settles the rest: the index is exactly
+ * floor(18 * log2(ms / 0.01)) without calling log2.
+ */
+extern PGDLLIMPORT uint64 hist_threshold[HIST_PER_OCTAVE + 1];
+extern PGDLLIMPORT uint8 hist_sub_of_top8[256];
+
+extern void hist_init(void);
+
 /* Index of the bucket that holds a duration of ms milliseconds. */
-extern int	hist_bucket(double ms);
+static inline int
+hist_bucket(double ms)
+{
+	double		v = ms * (1.0 / HIST_MIN_MS);
+	uint64		bits;
+	uint64		frac;
+	int			e,
+				sub,
+				i;
+
+	if (!(v > 1.0))				/* also catches NaN */
+		return 0;
+	memcpy(&bits, &v, sizeof(bits));
+	e = (int) ((bits >> 52) & 0x7FF) - 1023;	/* v > 1: e >= 0 */
+	frac = bits & ((UINT64CONST(1) << 52) - 1);
+	sub = hist_sub_of_top8[frac >> 44];
+	if (sub + 1 < HIST_PER_OCTAVE && frac >= hist_threshold[sub + 1])
+		sub++;
+	i = e * HIST_PER_OCTAVE + sub;
+	return i < HIST_BUCKETS ? i : HIST_BUCKETS - 1;
+}
 
 /* Count one duration in bucket i (saturating, never wraps). */
 static inline void

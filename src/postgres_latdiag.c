@@ -13,6 +13,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "guc.h"
+#include "histogram.h"
 #include "hooks.h"
 #include "locks.h"
 #include "reports.h"
@@ -22,10 +23,14 @@ COMPAT_MODULE_MAGIC("postgres_latdiag", LATDIAG_VERSION);
 
 void		_PG_init(void);
 
-/* Define the settings, turn on query ids, install the hooks, start the sampler. */
+/*
+ * Fill the histogram's tables; when preloaded, define the settings, turn on
+ * query ids, install the hooks, start the sampler.
+ */
 void
 _PG_init(void)
 {
+	hist_init();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 

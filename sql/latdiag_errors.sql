@@ -116,14 +116,25 @@ BEGIN
 END $$;
 CALL le_proc();
 CALL le_proc();
+-- caught, then thrown again (RAISE without arguments): the caller fails
+CREATE FUNCTION le_reraise() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  BEGIN
+    PERFORM 8 / (count(*) - count(*)) FROM le;
+  EXCEPTION WHEN division_by_zero THEN RAISE;
+  END;
+  RETURN 1;
+END $$;
+SELECT le_reraise();
 SELECT count(*) AS after_procedure FROM le;
 SELECT query, calls, errors, toplevel
   FROM latdiag_queries
- WHERE query LIKE '%le_notice%' OR query LIKE '%le_proc%' OR
+ WHERE query LIKE '%le_notice%' OR query LIKE '%le_proc%' OR query LIKE '%le_reraise%' OR
        query LIKE 'CREATE TABLE IF NOT EXISTS%' OR query LIKE '%count(*) - count(*)%' OR
        query LIKE '%after_procedure%'
  ORDER BY query COLLATE "C", toplevel;
 DROP FUNCTION le_notice();
+DROP FUNCTION le_reraise();
 DROP PROCEDURE le_proc();
 
 -- a reset forgets them

@@ -2,26 +2,15 @@
  * errors.c: executions that end in ERROR, per statement and SQLSTATE.
  *
  * ExecutorEnd is not called for an execution that fails, so a failure is
- * seen where the error passes: each level the ExecutorRun, ExecutorFinish
- * and ProcessUtility hooks raise is an error context callback while it is
- * raised (hooks.c), and every error raised inside calls it before it is
- * thrown.  There, for a tracked statement, errors_note copies the
- * statement's queryid, level, user, time until the error and the SQLSTATE
- * (geterrcode) into a small backend-local array, and the error goes on.
- * Nothing is allocated and no lock is taken there; the success path pays
- * nothing (no PG_TRY frame).
- *
- * WHICH NOTES ARE FAILURES.  A callback runs when an error is raised, not
- * when it unwinds the statement: the error may be caught further in.  So:
- *   - reports that are not errors (a NOTICE, a WARNING, GET DIAGNOSTICS
- *     PG_CONTEXT) are not noted: their SQLSTATE is of class 00, 01 or 02;
- *   - an execution that ends normally takes back what was noted for it
- *     (errors_forget, at its ExecutorEnd: a NOTICE that carries an error's
- *     SQLSTATE, an error caught inside it);
- *   - at an abort, the levels still raised (hooks.c finds them on
- *     error_context_stack, which the code that caught the error restored)
- *     are statements still running: their notes are dropped, the others
- *     are recorded.
+ * seen where the error passes through a hook.  The ExecutorRun,
+ * ExecutorFinish and ProcessUtility hooks already catch errors to restore
+ * the nesting level: there, for a tracked statement, errors_note copies the
+ * statement's queryid, level, user, time until the error (from the
+ * executor's own total-time instrumentation, or the utility's start) and
+ * the SQLSTATE (geterrcode: the error is on the error stack) into a small
+ * backend-local array, and the error goes on.  Nothing is allocated and no
+ * lock is taken there; the success path pays nothing, as the same PG_TRY
+ * was already there.
  *
  * RECORDING.  The (sub)transaction abort callback, which runs after the
  * aborting code has released its LWLocks, adds what was noted to the
@@ -105,8 +94,8 @@ static TableDef errors_def;
 static Table *errors_table = NULL;
 
 static ErrorPending pending[ERRORS_PENDING];
-static int	pending_level[ERRORS_PENDING];	/* nesting level of each */
 int			errors_npending = 0;
+static bool top_noted = false;	/* a hook noted the top-level statement */
 static ErrorReported reported;
 static SlowExecution reported_exec; /* its statement, as the client sent it */
 
@@ -145,75 +134,30 @@ errors_shmem_size(void)
 }
 
 /*
- * Is a report with this SQLSTATE an error?  Not if it is of class 00
- * (success: a NOTICE's default, an empty stack entry), 01 (warning) or 02
- * (no data).
- */
-bool
-errors_is_failure(int sqlerrcode)
-{
-	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
-
-	return category != ERRCODE_SUCCESSFUL_COMPLETION &&
-		category != ERRCODE_WARNING && category != ERRCODE_NO_DATA;
-}
-
-/*
- * A tracked statement at this nesting level failed after ms milliseconds:
- * note it.  Called from an error context callback while the error is
- * raised, so it only copies.
+ * A tracked statement failed after ms milliseconds: note it.  Called while
+ * the error passes through a hook's PG_CATCH, so it only copies.
  */
 void
-errors_note(uint64 queryid, int level, double ms, uint64 planid,
+errors_note(uint64 queryid, bool toplevel, double ms, uint64 planid,
 			const char *source, int loc, int len)
 {
-	ErrorPending *p = NULL;
+	ErrorPending *p;
 
-	/* one note per running statement: its latest error */
-	for (int i = 0; i < errors_npending && p == NULL; i++)
-		if (pending_level[i] == level && pending[i].queryid == queryid)
-			p = &pending[i];
-	if (p == NULL)
-	{
-		if (errors_npending >= ERRORS_PENDING)
-			return;				/* the outermost levels are dropped */
-		pending_level[errors_npending] = level;
-		p = &pending[errors_npending++];
-	}
+	if (toplevel)
+		top_noted = true;
+	if (errors_npending >= ERRORS_PENDING)
+		return;					/* the outermost levels are dropped */
+	p = &pending[errors_npending++];
 	p->userid = GetUserId();
 	p->queryid = queryid;
 	p->planid = planid;
-	p->toplevel = (level == 0);
+	p->toplevel = toplevel;
 	p->sqlerrcode = geterrcode();
 	p->ms = ms;
 	p->has_counts = false;
 	p->rows = p->shared_blks_hit = p->shared_blks_read = 0;
 	p->lock_wait_ms = -1;
 	slowexec_set_statement(p, source, loc, len);
-}
-
-/* Drop note i, keeping the others in order. */
-static void
-forget_at(int i)
-{
-	for (int j = i + 1; j < errors_npending; j++)
-	{
-		pending[j - 1] = pending[j];
-		pending_level[j - 1] = pending_level[j];
-	}
-	errors_npending--;
-}
-
-/*
- * A tracked statement at this level ended normally: what was noted for it
- * was caught inside it, or was not an error.
- */
-void
-errors_forget(uint64 queryid, int level)
-{
-	for (int i = errors_npending - 1; i >= 0; i--)
-		if (pending_level[i] == level && pending[i].queryid == queryid)
-			forget_at(i);
 }
 
 /* Add one failure to the error store. */
@@ -263,20 +207,14 @@ capturing(void)
 }
 
 /*
- * Record the failures noted since the last call, but those of statements
- * still running (nesting level below running_level: the error was caught
- * inside them); at an abort, also the top-level statement's reported error
- * if no hook noted it.
+ * Record the failures noted since the last call; at an abort, also the
+ * top-level statement's reported error if no hook noted it.
  */
 static void
-errors_flush(bool abort, int running_level)
+errors_flush(bool abort)
 {
 	TimestampTz now;
-	bool		top_noted = false;	/* a hook noted the top-level statement */
 
-	for (int i = errors_npending - 1; i >= 0; i--)
-		if (pending_level[i] < running_level)
-			forget_at(i);
 	if (errors_npending == 0 && !(abort && reported.valid))
 		goto done;
 	if (!capturing() || MyDatabaseId == InvalidOid)
@@ -285,8 +223,6 @@ errors_flush(bool abort, int running_level)
 	for (int i = 0; i < errors_npending; i++)
 	{
 		ErrorPending *p = &pending[i];
-
-		top_noted |= p->toplevel;
 
 		(void) store_record_error(p->userid, MyDatabaseId, p->queryid,
 								  p->toplevel, p->ms, p->sqlerrcode);
@@ -324,6 +260,7 @@ errors_flush(bool abort, int running_level)
 	}
 done:
 	errors_npending = 0;
+	top_noted = false;
 	if (abort)
 		reported.valid = false;
 }
@@ -358,30 +295,22 @@ errors_emit_log(ErrorData *edata)
 	slowexec_set_statement(&reported_exec, debug_query_string, -1, 0);
 }
 
-/*
- * End of a transaction (hooks.c's transaction callback); running_level:
- * the executor nesting level still raised (a procedure's COMMIT or
- * ROLLBACK runs inside its CALL).
- */
+/* End of a transaction (hooks.c's transaction callback). */
 void
-errors_xact_event(XactEvent event, int running_level)
+errors_xact_event(XactEvent event)
 {
 	if (event == XACT_EVENT_ABORT)
-		errors_flush(true, running_level);
+		errors_flush(true);
 	else if (errors_npending > 0 &&
 			 (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE))
-		errors_flush(false, running_level);
+		errors_flush(false);
 }
 
-/*
- * Abort of a subtransaction (hooks.c's subtransaction callback), after
- * the code that caught the error: running_level is the executor nesting
- * level still raised there.
- */
+/* Abort of a subtransaction (hooks.c's subtransaction callback). */
 void
-errors_subxact_abort(int running_level)
+errors_subxact_abort(void)
 {
-	errors_flush(true, running_level);
+	errors_flush(true);
 }
 
 /* Install emit_log_hook; from _PG_init. */

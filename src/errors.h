@@ -1,9 +1,9 @@
 /*
  * errors.h: executions that end in ERROR, per statement and SQLSTATE.
  *
- * The hooks note a failed execution from the error context callback of the
- * level they raise; the abort callbacks record what was noted.  See
- * errors.c.
+ * The hooks note a failed execution where they already catch errors (the
+ * PG_TRY that restores the nesting level); the abort callbacks record what
+ * was noted.  See errors.c.
  */
 #ifndef LATDIAG_ERRORS_H
 #define LATDIAG_ERRORS_H
@@ -36,13 +36,11 @@ extern void errors_install(void);
 /* failures noted in this transaction, not yet recorded at its end */
 extern PGDLLIMPORT int errors_npending;
 
-extern void errors_xact_event(XactEvent event, int running_level);
-extern void errors_subxact_abort(int running_level);
+extern void errors_xact_event(XactEvent event);
+extern void errors_subxact_abort(void);
 
-extern bool errors_is_failure(int sqlerrcode);
-extern void errors_note(uint64 queryid, int level, double ms, uint64 planid,
+extern void errors_note(uint64 queryid, bool toplevel, double ms, uint64 planid,
 						const char *source, int loc, int len);
-extern void errors_forget(uint64 queryid, int level);
 
 extern ErrorRow *errors_read(int *nrows);
 extern void errors_info(int64 *entries, int64 *evictions);

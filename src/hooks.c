@@ -3,17 +3,13 @@
  *
  * Every hook saves the previous one and calls it.  The nesting level counts
  * ExecutorRun, ExecutorFinish and ProcessUtility calls (planning has its own
- * level).  A hook that raises the level puts a LevelFrame on
- * error_context_stack until the call returns, instead of a PG_TRY frame
- * (a sigsetjmp per statement):
- *   - an error raised inside calls the frame's callback before it is
- *     thrown, which notes the failure of a tracked statement (errors.c
- *     decides at the abort which notes were failures);
- *   - the code that catches an error restores error_context_stack (PG_CATCH
- *     does; the top level empties it), so at a (sub)transaction abort the
- *     frames still on it are the levels still raised: level_restore() sets
- *     the level from the innermost one.
- * A statement is "toplevel" when it runs at executor nesting level 0, as in
+ * level); each hook that raises a level restores it both after the call and
+ * in PG_CATCH (the planner in PG_FINALLY), so an ERROR in a nested statement
+ * cannot leave it wrong.  The executor and utility hooks' PG_CATCH also
+ * notes the failure of a tracked statement (errors.c) before re-throwing:
+ * the same PG_TRY as before, so finishing statements pay nothing more.  A
+ * statement is
+ * "toplevel" when it runs at executor nesting level 0, as in
  * pg_stat_statements.
  *
  * Nothing runs in parallel workers: the leader accounts for their buffers.
@@ -118,62 +114,6 @@ tracked(int level)
 {
 	/* latdiag.enabled and latdiag.track, folded by their assign hooks */
 	return level <= latdiag_track_max_level && !IsParallelWorker();
-}
-
-/*
- * A raised nesting level, on error_context_stack while it is raised: an
- * executor's ExecutorRun or ExecutorFinish (qd), or a utility statement
- * (qd NULL; queryid 0 when it is not measured).
- */
-typedef struct LevelFrame
-{
-	ErrorContextCallback cb;
-	int			level;			/* exec_nesting outside the frame */
-	QueryDesc  *qd;
-	uint64		queryid;		/* a utility statement's, when measured */
-	const char *query;
-	int			loc;
-	int			len;
-	instr_time	start;
-} LevelFrame;
-
-static void level_error(void *arg);
-
-/* Raise the level for one call: returns with f on error_context_stack. */
-static inline void
-level_push(LevelFrame *f, QueryDesc *qd)
-{
-	f->level = exec_nesting;
-	f->qd = qd;
-	f->cb.callback = level_error;
-	f->cb.arg = f;
-	f->cb.previous = error_context_stack;
-	error_context_stack = &f->cb;
-	exec_nesting++;
-}
-
-/* The call returned: the level and error_context_stack as they were. */
-static inline void
-level_pop(LevelFrame *f)
-{
-	exec_nesting = f->level;
-	error_context_stack = f->cb.previous;
-}
-
-/*
- * After an abort: the level of the innermost frame still on
- * error_context_stack (the code that caught the error restored it), or 0.
- */
-static int
-level_restore(void)
-{
-	ErrorContextCallback *e;
-
-	for (e = error_context_stack; e != NULL; e = e->previous)
-		if (e->callback == level_error)
-			break;
-	exec_nesting = e ? ((LevelFrame *) e->arg)->level + 1 : 0;
-	return exec_nesting;
 }
 
 /*
@@ -373,37 +313,21 @@ latdiag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 }
 
 /*
- * An error is raised inside a level: note the failure of a tracked
- * statement (errors.c records it at the abort, if the error was not caught
- * inside).  Every report passes here, and GetErrorContextStack: only
- * errors count.
+ * An error is passing through ExecutorRun or ExecutorFinish: note the
+ * failure of a tracked statement (errors.c records it at the abort).
  */
 static void
-level_error(void *arg)
+executor_failed(QueryDesc *queryDesc)
 {
-	LevelFrame *f = (LevelFrame *) arg;
-	uint64		queryid;
+	uint64		queryid = queryDesc->plannedstmt->queryId;
 
-	if (!errors_is_failure(geterrcode()) || !tracked(f->level))
-		return;
-	if (f->qd == NULL)
-	{
-		instr_time	elapsed;
-
-		if (f->queryid == UINT64CONST(0))
-			return;
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, f->start);
-		errors_note(f->queryid, f->level, INSTR_TIME_GET_MILLISEC(elapsed), 0,
-					f->query, f->loc, f->len);
-		return;
-	}
-	queryid = f->qd->plannedstmt->queryId;
-	if (queryid != UINT64CONST(0) && measure_active(f->qd))
-		errors_note(queryid, f->level, measure_elapsed_ms(f->qd),
-					plan_id_of(f->qd->plannedstmt), f->qd->sourceText,
-					f->qd->plannedstmt->stmt_location,
-					f->qd->plannedstmt->stmt_len);
+	if (queryid != UINT64CONST(0) && tracked(exec_nesting) &&
+		measure_active(queryDesc))
+		errors_note(queryid, exec_nesting == 0,
+					measure_elapsed_ms(queryDesc),
+					plan_id_of(queryDesc->plannedstmt), queryDesc->sourceText,
+					queryDesc->plannedstmt->stmt_location,
+					queryDesc->plannedstmt->stmt_len);
 }
 
 /* Log a slow execution or utility statement that finished. */
@@ -432,36 +356,58 @@ static void
 latdiag_ExecutorRun(COMPAT_EXECUTORRUN_ARGS)
 {
 	ExecMeasure *m = measure_find(queryDesc);
-	LevelFrame	f;
 
 	if (m)
 		measure_run_begin(m);
-	level_push(&f, queryDesc);
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
-	else
-		standard_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
-	level_pop(&f);
+	exec_nesting++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
+		else
+			standard_ExecutorRun(COMPAT_EXECUTORRUN_PASS);
+	}
+	PG_CATCH();
+	{
+		exec_nesting--;
+		if (m)
+			measure_run_end(m);
+		executor_failed(queryDesc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	exec_nesting--;
 	if (m)
 		measure_run_end(m);
 }
 
 /*
  * ExecutorFinish of a statement that may run plan nodes or triggers: the
- * level raised and measured.  Kept out of latdiag_ExecutorFinish so that a
- * plain SELECT's raises nothing.
+ * level raised, measured, a failure noted.  Kept out of
+ * latdiag_ExecutorFinish so that a plain SELECT's carries no PG_TRY frame.
  */
 static pg_noinline void
 finish_wrapped(QueryDesc *queryDesc)
 {
 	ExecMeasure *m = measure_find(queryDesc);
-	LevelFrame	f;
 
 	if (m)
 		measure_run_begin(m);
-	level_push(&f, queryDesc);
-	next_ExecutorFinish(queryDesc);
-	level_pop(&f);
+	exec_nesting++;
+	PG_TRY();
+	{
+		next_ExecutorFinish(queryDesc);
+	}
+	PG_CATCH();
+	{
+		exec_nesting--;
+		if (m)
+			measure_run_end(m);
+		executor_failed(queryDesc);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	exec_nesting--;
 	if (m)
 		measure_run_end(m);
 }
@@ -607,10 +553,6 @@ latdiag_ExecutorEnd(QueryDesc *queryDesc)
 								 sources_source_id(queryDesc->sourceText),
 								 &smp, &fig))
 			record_directly(queryDesc, queryid, &smp, &fig, lock_ms, slow);
-
-		/* it ended normally: an error noted inside it was caught there */
-		if (unlikely(errors_npending > 0))
-			errors_forget(queryid, exec_nesting);
 	}
 
 	if (prev_ExecutorEnd)
@@ -641,10 +583,9 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	uint64		queryid = pstmt->queryId;
-	bool		measure;
+	volatile uint64 queryid = pstmt->queryId;
+	volatile bool measure;
 	Measure		m;
-	LevelFrame	f;
 	double		lock_ms;
 
 	/* EXECUTE and friends are transparent: no level, no utility entry */
@@ -668,18 +609,29 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (measure)
 		measure_start(&m);
 
-	level_push(&f, NULL);
-	f.queryid = measure ? queryid : UINT64CONST(0);
-	f.query = queryString;
-	f.loc = pstmt->stmt_location;
-	f.len = pstmt->stmt_len;
-	if (measure)
-		f.start = m.start;
-	next_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-						params, queryEnv, dest, qc);
-	level_pop(&f);
-	if (measure && unlikely(errors_npending > 0))
-		errors_forget(queryid, exec_nesting);
+	exec_nesting++;
+	PG_TRY();
+	{
+		next_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		exec_nesting--;
+		if (measure)
+		{
+			instr_time	elapsed;
+
+			INSTR_TIME_SET_CURRENT(elapsed);
+			INSTR_TIME_SUBTRACT(elapsed, m.start);
+			errors_note(queryid, exec_nesting == 0,
+						INSTR_TIME_GET_MILLISEC(elapsed), 0, queryString,
+						pstmt->stmt_location, pstmt->stmt_len);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	exec_nesting--;
 
 	lock_ms = locks_statement_end(queryid, measure, exec_nesting == 0);
 	if (measure)
@@ -731,20 +683,19 @@ hooks_whatif(bool on)
 
 /*
  * One callback for the end of a transaction, one for a subtransaction's
- * abort: after an abort the nesting level is set back (level_restore), a
- * failed statement's error is recorded (errors.c), then the lock waits of
- * the aborted (sub)transaction are charged (locks.c).
+ * abort: a failed statement's error is recorded (errors.c), then the lock
+ * waits of the aborted (sub)transaction are charged (locks.c).
  */
 static void
 latdiag_xact_callback(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_ABORT)
 	{
-		errors_xact_event(event, level_restore());
+		errors_xact_event(event);
 		locks_on_abort();
 	}
 	else if (unlikely(errors_npending > 0))
-		errors_xact_event(event, exec_nesting);
+		errors_xact_event(event);
 }
 
 static void
@@ -753,7 +704,7 @@ latdiag_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		errors_subxact_abort(level_restore());
+		errors_subxact_abort();
 		locks_on_abort();
 	}
 }

@@ -425,11 +425,26 @@ def load(f, inclusive):
     out = subprocess.run(["callgrind_annotate", "--inclusive=" + ("yes" if inclusive else "no"),
                           "--threshold=100", f], capture_output=True, text=True).stdout
     d = {}
+    obj = {}
+    bare = []
     for line in out.splitlines():
-        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(\S.*?):(\S+)\s+\[(.*)\]\s*$", line)
-        if m:
-            k = (m.group(3), m.group(4).split("/")[-1])
-            d[k] = d.get(k, 0) + int(m.group(1).replace(",", ""))
+        if line.startswith("-- Auto-annotated source"):
+            break
+        # code inlined from a header is listed as header:function, without the
+        # object: it belongs to the function (its object from the other lines)
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(\S.*?):(\S+)(?:\s+\[(.*)\])?\s*$", line)
+        if not m:
+            continue
+        ir = int(m.group(1).replace(",", ""))
+        if m.group(4) is None:
+            bare.append((m.group(3), ir))
+            continue
+        k = (m.group(3), m.group(4).split("/")[-1])
+        obj.setdefault(k[0], k[1])
+        d[k] = d.get(k, 0) + ir
+    for fn, ir in bare:
+        k = (fn, obj.get(fn, "?"))
+        d[k] = d.get(k, 0) + ir
     return d
 def per_query(cfg, inclusive):
     a = load("%s/callgrind.%s.point.%d.out" % (work, cfg, n), inclusive)

@@ -242,7 +242,10 @@ run_version() {
 		rc_iso=$?
 	fi
 	if [ $has_tap -eq 1 ]; then
-		run_phase tap "$pgc" REGRESS= ISOLATION=
+		# Two files at a time, scheduled by test/testrules.yml: the
+		# files that assert timings or load the machine run alone.
+		run_phase tap "$pgc" REGRESS= ISOLATION= \
+			PROVE_FLAGS="${LATDIAG_PROVE_FLAGS--j2}" HARNESS_RULESFILE=test/testrules.yml
 		rc_tap=$?
 	fi
 	RC_REGRESS[$V]=$rc_regress

@@ -22,6 +22,9 @@ SELECT 'while off' AS g1;
 SET latdiag.enabled = on;
 SELECT 'while on' AS g2, 1 AS n;
 SELECT query, calls FROM latdiag_queries WHERE query LIKE 'SELECT $1 AS g%' ORDER BY query COLLATE "C";
+-- neither SET is counted: the first turned capture off, the second began while
+-- off (the entry made when the first was parsed has no call)
+SELECT calls AS set_calls FROM latdiag_queries WHERE query LIKE 'SET latdiag.enabled%';
 
 -- latdiag.track = none
 SET latdiag.track = 'none';

@@ -633,6 +633,14 @@ latdiag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 	exec_nesting--;
 
+	/*
+	 * A statement that turned capture off (SET latdiag.enabled = off, as the
+	 * latdiag program does in its own sessions) is not recorded either: the
+	 * SET that turns it back on is not, having started while it was off.
+	 */
+	if (measure && !tracked(exec_nesting))
+		measure = false;
+
 	lock_ms = locks_statement_end(queryid, measure, exec_nesting == 0);
 	if (measure)
 	{

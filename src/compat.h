@@ -423,35 +423,6 @@ compat_lock_waiter_next(LOCK *lock, PGPROC *prev)
 #define compat_blk_write_time(b) INSTR_TIME_GET_MILLISEC((b)->blk_write_time)
 #endif
 
-/*
- * BufferUsage's first I/O time: the members before it are the ten block
- * counters (int64) on every major, those from it on are instr_time.
- */
-#if PG_VERSION_NUM >= 170000
-#define COMPAT_BUFUSAGE_FIRST_TIME shared_blk_read_time
-#else
-#define COMPAT_BUFUSAGE_FIRST_TIME blk_read_time
-#endif
-
-/*
- * WalUsage: 8-byte counters only, on every major; d += e - s for those
- * beyond wal_records, wal_fpi and wal_bytes (18: wal_buffers_full; 19:
- * wal_fpi_bytes), and how many counters there are.
- */
-#if PG_VERSION_NUM >= 190000
-#define COMPAT_WALUSAGE_COUNTERS 5
-#define compat_wal_usage_add_more(d, e, s) \
-	((d)->wal_buffers_full += (e)->wal_buffers_full - (s)->wal_buffers_full, \
-	 (d)->wal_fpi_bytes += (e)->wal_fpi_bytes - (s)->wal_fpi_bytes)
-#elif PG_VERSION_NUM >= 180000
-#define COMPAT_WALUSAGE_COUNTERS 4
-#define compat_wal_usage_add_more(d, e, s) \
-	((d)->wal_buffers_full += (e)->wal_buffers_full - (s)->wal_buffers_full)
-#else
-#define COMPAT_WALUSAGE_COUNTERS 3
-#define compat_wal_usage_add_more(d, e, s) ((void) 0)
-#endif
-
 /* 17: JIT counts the time spent deforming tuples on its own. */
 #if PG_VERSION_NUM >= 170000
 #define COMPAT_HAS_JIT_DEFORM 1

@@ -40,14 +40,6 @@
 #include "compat.h"
 #include "measure.h"
 
-/* measure_add_diff's view of the counters, on every major */
-StaticAssertDecl(offsetof(BufferUsage, COMPAT_BUFUSAGE_FIRST_TIME) == 10 * sizeof(int64) &&
-				 (sizeof(BufferUsage) -
-				  offsetof(BufferUsage, COMPAT_BUFUSAGE_FIRST_TIME)) % sizeof(uint64) == 0,
-				 "BufferUsage: ten block counters, then I/O times");
-StaticAssertDecl(sizeof(WalUsage) == COMPAT_WALUSAGE_COUNTERS * sizeof(int64),
-				 "WalUsage: a counter measure_add_diff does not know");
-
 ExecMeasure measure_stack[MEASURE_DEPTH];
 const BufferUsage measure_zero_buf;
 const WalUsage measure_zero_wal;
@@ -118,8 +110,8 @@ measure_fold(ExecMeasure *m)
 		memset(&m->wal, 0, sizeof(m->wal));
 		m->folded = true;
 	}
-	measure_add_diff(&m->buf, &m->buf_end, &m->buf_start,
-					 &m->wal, &m->wal_end, &m->wal_start);
+	BufferUsageAccumDiff(&m->buf, &m->buf_end, &m->buf_start);
+	WalUsageAccumDiff(&m->wal, &m->wal_end, &m->wal_start);
 }
 
 /* Is this execution measured, one way or the other? */
@@ -188,10 +180,13 @@ measure_usage(const ExecFigures *f, BufferUsage *buf, WalUsage *wal)
 {
 	memset(buf, 0, sizeof(BufferUsage));
 	memset(wal, 0, sizeof(WalUsage));
-	measure_add_diff(buf, f->buf_end, f->buf_start, wal, f->wal_end, f->wal_start);
+	BufferUsageAccumDiff(buf, f->buf_end, f->buf_start);
+	WalUsageAccumDiff(wal, f->wal_end, f->wal_start);
 	if (f->buf_folded)
-		measure_add_diff(buf, f->buf_folded, &measure_zero_buf,
-						 wal, f->wal_folded, &measure_zero_wal);
+	{
+		BufferUsageAccumDiff(buf, f->buf_folded, &measure_zero_buf);
+		WalUsageAccumDiff(wal, f->wal_folded, &measure_zero_wal);
+	}
 }
 
 /* Time so far of an execution that is still running (or just failed). */

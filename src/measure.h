@@ -19,8 +19,6 @@
 #include "portability/instr_time.h"
 #include "storage/lock.h"
 
-#include "compat.h"
-
 /* One execution in progress, measured cheaply. */
 typedef struct ExecMeasure
 {
@@ -74,45 +72,6 @@ extern double measure_elapsed_ms(QueryDesc *qd);
 extern PGDLLIMPORT const BufferUsage measure_zero_buf;
 extern PGDLLIMPORT const WalUsage measure_zero_wal;
 extern PGDLLIMPORT ExecMeasure measure_stack[MEASURE_DEPTH];
-
-/*
- * buf += end - start and wal += wend - wstart, as BufferUsageAccumDiff and
- * WalUsageAccumDiff do, inline: the block counters one by one, the I/O
- * times (which only move with track_io_timing) only when they moved.
- */
-static inline void
-measure_add_diff(BufferUsage *buf, const BufferUsage *end,
-				 const BufferUsage *start, WalUsage *wal,
-				 const WalUsage *wend, const WalUsage *wstart)
-{
-	const uint64 *te = (const uint64 *) &end->COMPAT_BUFUSAGE_FIRST_TIME;
-	const uint64 *ts = (const uint64 *) &start->COMPAT_BUFUSAGE_FIRST_TIME;
-	uint64		moved = 0;
-
-	for (int i = 0; i < (int) ((sizeof(BufferUsage) -
-								offsetof(BufferUsage, COMPAT_BUFUSAGE_FIRST_TIME)) /
-							   sizeof(uint64)); i++)
-		moved |= te[i] ^ ts[i];
-	if (unlikely(moved != 0))
-		BufferUsageAccumDiff(buf, end, start);
-	else
-	{
-		buf->shared_blks_hit += end->shared_blks_hit - start->shared_blks_hit;
-		buf->shared_blks_read += end->shared_blks_read - start->shared_blks_read;
-		buf->shared_blks_dirtied += end->shared_blks_dirtied - start->shared_blks_dirtied;
-		buf->shared_blks_written += end->shared_blks_written - start->shared_blks_written;
-		buf->local_blks_hit += end->local_blks_hit - start->local_blks_hit;
-		buf->local_blks_read += end->local_blks_read - start->local_blks_read;
-		buf->local_blks_dirtied += end->local_blks_dirtied - start->local_blks_dirtied;
-		buf->local_blks_written += end->local_blks_written - start->local_blks_written;
-		buf->temp_blks_read += end->temp_blks_read - start->temp_blks_read;
-		buf->temp_blks_written += end->temp_blks_written - start->temp_blks_written;
-	}
-	wal->wal_records += wend->wal_records - wstart->wal_records;
-	wal->wal_fpi += wend->wal_fpi - wstart->wal_fpi;
-	wal->wal_bytes += wend->wal_bytes - wstart->wal_bytes;
-	compat_wal_usage_add_more(wal, wend, wstart);
-}
 
 /* The cheap measurement of an execution in progress, or NULL. */
 static inline ExecMeasure *

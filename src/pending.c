@@ -307,11 +307,13 @@ pending_record(uint64 queryid, bool toplevel, uint64 source,
 	else if (smp->plan_origin == 2)
 		b->custom_calls++;
 	b->last_seen = GetCurrentStatementStartTimestamp();
-	measure_add_diff(&b->buf, f->buf_end, f->buf_start,
-					 &b->wal, f->wal_end, f->wal_start);
+	BufferUsageAccumDiff(&b->buf, f->buf_end, f->buf_start);
+	WalUsageAccumDiff(&b->wal, f->wal_end, f->wal_start);
 	if (f->buf_folded)
-		measure_add_diff(&b->buf, f->buf_folded, &measure_zero_buf,
-						 &b->wal, f->wal_folded, &measure_zero_wal);
+	{
+		BufferUsageAccumDiff(&b->buf, f->buf_folded, &measure_zero_buf);
+		WalUsageAccumDiff(&b->wal, f->wal_folded, &measure_zero_wal);
+	}
 	if (s->oldest == 0)
 		s->oldest = b->last_seen;
 	SpinLockRelease(&s->mutex);

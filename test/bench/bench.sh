@@ -57,6 +57,9 @@
 #                   point SELECT by function, from the callgrind outputs of part B
 #                   (callgrind_annotate): inclusive Ir per query of every latdiag function,
 #                   and the self Ir per query each function adds over none+qid
+#   COUNT_CHECK=1   0 reports instead of failing when the extension did not count every
+#                   statement of a part-B run, or recorded none (test/bench/floor.sh's build
+#                   that records nothing)
 #   PIN=0           1 pins the server to the first half of the CPUs and pgbench to the
 #                   other half (taskset); on small VMs this forces a cross-CPU wake-up per
 #                   query and lowers TPS without removing the noise (see doc/benchmark.md)
@@ -82,6 +85,7 @@ KEEP=${KEEP:-0}
 BUILD=${BUILD:-1}
 PIN=${PIN:-0}
 BYFUNC=${BYFUNC:-0}
+COUNT_CHECK=${COUNT_CHECK:-1}
 
 SNAP_MIN_MS=60000   # latdiag.snapshot_min_duration in part B (ms; see write_config)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -546,7 +550,7 @@ SELECT sum(calls) AS check_calls, max(max_exec_time) AS check_max_ms FROM latdia
                 fi
                 if [ -n "$cq" ]; then
                     calls=$(sed -n 's/.*check_calls = "\([0-9]*\)".*/\1/p' "$slog")
-                    [ "$calls" = "$n" ] || die "$what: the extension counted '$calls' calls, expected $n"
+                    [ "$calls" = "$n" ] || [ "$COUNT_CHECK" = 0 ] || die "$what: the extension counted '$calls' calls, expected $n"
                     log "check: $cfg counted $calls calls of the $wl statement in the single-user run"
                 fi
                 maxms=-
@@ -555,7 +559,8 @@ SELECT sum(calls) AS check_calls, max(max_exec_time) AS check_max_ms FROM latdia
                     # or latdiag would arm every later execution of the statement.
                     maxms=$(sed -n 's/.*check_max_ms = "\([0-9.e+-]*\)".*/\1/p' "$slog")
                     awk -v m="$maxms" -v t="$SNAP_MIN_MS" 'BEGIN { exit !(m != "" && m + 0 < t) }' \
-                        || die "$what: slowest execution $maxms ms, not below latdiag.snapshot_min_duration = $SNAP_MIN_MS ms"
+                        || { [ "$COUNT_CHECK" = 0 ] && [ -z "$maxms" ]; } || die "$what: slowest execution $maxms ms, not below latdiag.snapshot_min_duration = $SNAP_MIN_MS ms"
+                    [ -n "$maxms" ] || maxms=-    # COUNT_CHECK=0: nothing recorded
                 fi
                 ir=$(sed -n -e 's/^summary: *\([0-9]*\).*/\1/p' -e 's/^totals: *\([0-9]*\).*/\1/p' "$cgout" | tail -n 1)
                 [ -n "$ir" ] || die "no summary/totals line in $cgout"

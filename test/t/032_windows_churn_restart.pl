@@ -131,9 +131,12 @@ is($node->safe_psql('postgres',
 	't', 'the baseline still compares');
 my $t2 = $node->safe_psql('postgres', 'SELECT now()');
 next_window($t2);
-is($node->safe_psql('postgres',
-		"SELECT count(*) FROM latdiag_windows WHERE window_start >= pg_postmaster_start_time()"),
-	'1', 'windows go on closing after the restart');
+# One window closed after $t2; when a boundary fell between the start and
+# $t2 (a slow restart), the short window from the start to it closed too.
+my $closed = $node->safe_psql('postgres',
+	"SELECT count(*) FROM latdiag_windows WHERE window_start >= pg_postmaster_start_time()");
+ok($closed >= 1 && $closed <= 2,
+	"windows go on closing after the restart ($closed closed since)");
 
 # A crash: the windows and baselines of the last checkpoint come back.
 $node->append_conf('postgresql.conf', "restart_after_crash = on\nlatdiag.checkpoint_interval = 1s\n");

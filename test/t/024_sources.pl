@@ -87,11 +87,17 @@ my ($entries, $evictions) = split /\|/,
   $node->safe_psql('postgres', 'SELECT sources, source_evictions FROM latdiag_info');
 ok($entries > 0 && $entries <= $max, "entries within the bound ($entries <= $max)");
 cmp_ok($evictions, '>=', $nsources - $max, "evictions counted ($evictions)");
-is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM latdiag_query_sources WHERE service LIKE 'svc_' AND route LIKE '/items/%'"),
-	$node->safe_psql('postgres',
-		"SELECT count(*) FROM latdiag_query_sources WHERE service IS NOT NULL"),
-	'every kept tagged entry is complete');
+# The clients' backends flush their last batches as they exit, after psql
+# has: wait for them, then count both ways in one read of the view (a read
+# between two counts could evict entries).
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'app\_%'})
+  or diag('the clients\' backends did not exit');
+my ($complete, $tagged) = split /\|/, $node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE service LIKE 'svc_' AND route LIKE '/items/%'),
+       count(*) FILTER (WHERE service IS NOT NULL)
+  FROM latdiag_query_sources});
+is($complete, $tagged, "every kept tagged entry is complete ($complete of $tagged)");
 is(latdiag_shmem($node), $shmem_before, 'shared memory did not change');
 is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server answers');
 

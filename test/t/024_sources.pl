@@ -87,9 +87,9 @@ my ($entries, $evictions) = split /\|/,
   $node->safe_psql('postgres', 'SELECT sources, source_evictions FROM latdiag_info');
 ok($entries > 0 && $entries <= $max, "entries within the bound ($entries <= $max)");
 cmp_ok($evictions, '>=', $nsources - $max, "evictions counted ($evictions)");
-# The clients' backends flush their last batches as they exit, after psql
-# has: wait for them, then count both ways in one read of the view (a read
-# between two counts could evict entries).
+# The clients' backends may still be flushing their last batches after psql
+# has exited: wait for them, then count both ways in one read of the view
+# (a read between two counts could evict entries).
 $node->poll_query_until('postgres',
 	q{SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name LIKE 'app\_%'})
   or diag('the clients\' backends did not exit');

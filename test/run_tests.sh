@@ -242,12 +242,12 @@ run_version() {
 		rc_iso=$?
 	fi
 	if [ $has_tap -eq 1 ]; then
-		# Two files at a time, scheduled by test/testrules.yml; the
+		# Three files at a time, scheduled by test/testrules.yml; the
 		# files that assert timings run alone after them.  --merge: else
 		# prove, after echoing a file's standard error, waits for that
 		# file's next result and collects no other (doc/reliability.md).
 		run_phase tap "$pgc" REGRESS= ISOLATION= \
-			PROVE_FLAGS="${LATDIAG_PROVE_FLAGS--j2 --merge}" HARNESS_RULESFILE=test/testrules.yml
+			PROVE_FLAGS="${LATDIAG_PROVE_FLAGS--j3 --merge}" HARNESS_RULESFILE=test/testrules.yml
 		rc_tap=$?
 	fi
 	RC_REGRESS[$V]=$rc_regress

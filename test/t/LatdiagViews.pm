@@ -66,9 +66,13 @@ sub latdiag_read_all
 # The whole content of every view and argument-free set-returning function of
 # the extension (found in the catalog), but latdiag_backend_plans() (the
 # statements running now), latdiag_slow_executions (a log of the latest
-# executions, not saved across restarts) and the windows and regressions (they
-# move with the clock; test/t/032_windows_churn_restart.pl compares the windows
-# across restarts): one line "name: md5 of its rows" each.
+# executions, not saved across restarts), and what moves with the clock: the
+# windows and regressions (test/t/032_windows_churn_restart.pl compares the
+# windows across restarts), latdiag_findings (milliseconds per hour since a
+# statement was first seen, and the regressions of the recent windows; every
+# row of it comes from the other views, which are compared) and latdiag_info's
+# count of closed windows and their rows: one line "name: md5 of its rows"
+# each.
 # Read with capture off for the session, so reading changes nothing.
 sub latdiag_dump
 {
@@ -80,7 +84,8 @@ SELECT string_agg(src, ' ' ORDER BY src) FROM (
    WHERE d.refclassid = 'pg_extension'::regclass AND d.classid = 'pg_class'::regclass
      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'postgres_latdiag')
      AND c.relkind = 'v'
-     AND c.relname NOT IN ('latdiag_windows', 'latdiag_query_windows', 'latdiag_regressions')
+     AND c.relname NOT IN ('latdiag_windows', 'latdiag_query_windows', 'latdiag_regressions',
+                           'latdiag_findings')
      -- a log of the latest executions, in memory only (not saved)
      AND c.relname <> 'latdiag_slow_executions'
   UNION ALL
@@ -96,7 +101,8 @@ SELECT string_agg(src, ' ' ORDER BY src) FROM (
      AND p.proname NOT IN ('latdiag_windows', 'latdiag_query_windows', 'latdiag_regressions')) s},
 		connstr => $connstr);
 	my $sql = join("\nUNION ALL ",
-		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM $_ t" }
+		map { "SELECT '$_: ' || count(*) || ' rows ' || md5(coalesce(string_agg(r, '|' ORDER BY r), '')) "
+			  . "FROM (SELECT (to_jsonb(t) - 'windows' - 'window_rows')::text AS r FROM $_ t) s" }
 		  split / /, $sources);
 	return $node->safe_psql($db // 'postgres', $sql, connstr => $connstr);
 }

@@ -277,28 +277,6 @@ server_status_name(ServerStatus s)
 	return "error";
 }
 
-/* libpq's error message on one line: whitespace runs as one space, no trailing newline. */
-static char *
-one_line(const char *msg)
-{
-	char	   *s = xstrdup(msg ? msg : "unknown error");
-	char	   *src,
-			   *dst;
-
-	for (src = dst = s; *src; src++)
-	{
-		bool		space = (*src == '\n' || *src == '\r' || *src == '\t' || *src == ' ');
-
-		if (space && (dst == s || dst[-1] == ' '))
-			continue;
-		*dst++ = space ? ' ' : *src;
-	}
-	while (dst > s && dst[-1] == ' ')
-		dst--;
-	*dst = '\0';
-	return s;
-}
-
 /* Column kind of a result column, from its type. */
 static ColKind
 kind_of(const PGresult *res, int col)

@@ -218,6 +218,11 @@ extern void *xmalloc(size_t n);
 extern char *xstrdup(const char *s);
 extern char *xprintf(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
+/* escape.c */
+extern void html_text(FILE *out, const char *s, int max);
+extern void json_string(FILE *out, const char *s);
+extern char *one_line(const char *msg);
+
 /* timeline.c */
 extern void collect_timeline(void *conn, Server *srv, const Report *rep);
 extern bool check_since(void *conn, Server *srv, const Report *rep);

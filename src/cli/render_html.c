@@ -20,64 +20,6 @@
 #define CH_TOP		40
 #define CH_BOTTOM	26
 
-/* Print text with HTML's special characters escaped (NULL prints nothing). */
-static void
-esc(FILE *out, const char *s)
-{
-	if (s == NULL)
-		return;
-	for (; *s; s++)
-	{
-		switch (*s)
-		{
-			case '&':
-				fputs("&amp;", out);
-				break;
-			case '<':
-				fputs("&lt;", out);
-				break;
-			case '>':
-				fputs("&gt;", out);
-				break;
-			case '"':
-				fputs("&quot;", out);
-				break;
-			case '\'':
-				fputs("&#39;", out);
-				break;
-			default:
-				if ((unsigned char) *s < 0x20 && *s != '\n' && *s != '\t')
-					fputc(' ', out);
-				else
-					fputc(*s, out);
-		}
-	}
-}
-
-/* Print at most `max` characters (UTF-8 code points) of s, escaped, with "..." if cut. */
-static void
-esc_cut(FILE *out, const char *s, int max)
-{
-	char	   *copy;
-	int			chars = 0;
-	size_t		i;
-
-	if (s == NULL)
-		return;
-	copy = xstrdup(s);
-	for (i = 0; copy[i]; i++)
-		if (((unsigned char) copy[i] & 0xC0) != 0x80 && chars++ == max)
-		{
-			copy[i] = '\0';
-			esc(out, copy);
-			fputs("...", out);
-			free(copy);
-			return;
-		}
-	esc(out, copy);
-	free(copy);
-}
-
 /* A latency for labels: "0.52 ms", "1.2 s". */
 static void
 fmt_ms(char *buf, size_t len, double ms)
@@ -110,7 +52,7 @@ html_table(FILE *out, const Table *t)
 	for (c = 0; c < t->ncols; c++)
 	{
 		fputs("<th>", out);
-		esc(out, t->cols[c]);
+		html_text(out, t->cols[c], 0);
 		fputs("</th>", out);
 	}
 	fputs("</tr></thead>\n<tbody>\n", out);
@@ -129,11 +71,11 @@ html_table(FILE *out, const Table *t)
 			else if (strcmp(t->cols[c], "index_def") == 0)
 			{
 				fputs("<code>", out);
-				esc(out, v);
+				html_text(out, v, 0);
 				fputs("</code>", out);
 			}
 			else
-				esc(out, v);
+				html_text(out, v, 0);
 			fputs("</td>", out);
 		}
 		fputs("</tr>\n", out);
@@ -205,7 +147,7 @@ html_histogram(FILE *out, const Histogram *h)
 	fprintf(out, "<svg class=\"hist\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 			"viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency histogram of queryid ",
 			CH_W, CH_H, CH_W, CH_H);
-	esc(out, h->queryid);
+	html_text(out, h->queryid, 0);
 	fputs("\">\n", out);
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", CH_W, CH_H);
 
@@ -294,12 +236,12 @@ html_notes(FILE *out, const Report *r, SectionId id)
 		fprintf(out, "<p class=\"%s\">", sr->status == SS_ERROR ? "note err" : "note");
 		if (r->nservers > 1)
 		{
-			esc(out, sv->label);
+			html_text(out, sv->label, 0);
 			fputs(": ", out);
 		}
 		if (sr->status == SS_ERROR)
 			fputs("error: ", out);
-		esc(out, sr->message);
+		html_text(out, sr->message, 0);
 		fputs("</p>\n", out);
 	}
 }
@@ -329,7 +271,7 @@ render_html(FILE *out, const Report *r)
 		  "<link rel=\"icon\" href=\"data:,\">\n<title>postgres_latdiag report</title>\n<style>", out);
 	fputs(css, out);
 	fputs("</style>\n</head>\n<body>\n<h1>postgres_latdiag report</h1>\n<p class=\"meta\">generated ", out);
-	esc(out, r->generated_at);
+	html_text(out, r->generated_at, 0);
 	fprintf(out, " &middot; %d server%s (%d read) &middot; top %d &middot; latdiag %s</p>\n",
 			r->nservers, r->nservers == 1 ? "" : "s", nok, r->top, LATDIAG_CLI_VERSION);
 
@@ -359,20 +301,20 @@ render_html(FILE *out, const Report *r)
 		int			cv = sv->info ? table_col(sv->info, "evictions") : -1;
 
 		fputs("<tr><td>", out);
-		esc(out, sv->label);
+		html_text(out, sv->label, 0);
 		fprintf(out, "</td><td class=\"%s\">%s</td><td>", sv->status == SRV_OK ? "" : "err",
 				server_status_name(sv->status));
-		esc(out, sv->server_version);
+		html_text(out, sv->server_version, 0);
 		fputs("</td><td>", out);
-		esc(out, sv->ext_version);
+		html_text(out, sv->ext_version, 0);
 		fputs("</td><td class=\"n\">", out);
 		if (ce >= 0 && sv->info->nrows > 0)
-			esc(out, sv->info->vals[0][ce]);
+			html_text(out, sv->info->vals[0][ce], 0);
 		fputs("</td><td class=\"n\">", out);
 		if (cv >= 0 && sv->info->nrows > 0)
-			esc(out, sv->info->vals[0][cv]);
+			html_text(out, sv->info->vals[0][cv], 0);
 		fputs("</td><td class=\"q\">", out);
-		esc(out, sv->message);
+		html_text(out, sv->message, 0);
 		fputs("</td></tr>\n", out);
 	}
 	fputs("</tbody></table></div></section>\n", out);
@@ -396,17 +338,17 @@ render_html(FILE *out, const Report *r)
 			int			f;
 
 			fputs("<li><b>", out);
-			esc(out, v[table_col(t, "severity")]);
+			html_text(out, v[table_col(t, "severity")], 0);
 			fputs("</b> <code>", out);
-			esc(out, v[table_col(t, "kind")]);
+			html_text(out, v[table_col(t, "kind")], 0);
 			fputs("</code>, about ", out);
-			esc(out, v[table_col(t, "est_ms_per_hour")]);
+			html_text(out, v[table_col(t, "est_ms_per_hour")], 0);
 			fputs(" ms/hour, queryid ", out);
-			esc(out, v[table_col(t, "queryid")]);
+			html_text(out, v[table_col(t, "queryid")], 0);
 			if (table_col(t, "server") >= 0)
 			{
 				fputs(" on ", out);
-				esc(out, v[table_col(t, "server")]);
+				html_text(out, v[table_col(t, "server")], 0);
 			}
 			fputs("<dl>", out);
 			for (f = 0; f < 4; f++)
@@ -418,9 +360,9 @@ render_html(FILE *out, const Report *r)
 				fprintf(out, "<dt>%s</dt><dd>%s", f == 2 ? "detail" : fields[f],
 						f == 1 || f == 3 ? "<code>" : "");
 				if (f == 3)
-					esc_cut(out, v[c], 300);
+					html_text(out, v[c], 300);
 				else
-					esc(out, v[c]);
+					html_text(out, v[c], 0);
 				fprintf(out, "%s</dd>", f == 1 || f == 3 ? "</code>" : "");
 			}
 			fputs("</dl></li>\n", out);
@@ -461,10 +403,10 @@ render_html(FILE *out, const Report *r)
 		if (fleet)
 		{
 			fputs(": ", out);
-			esc(out, r->servers[s].label);
+			html_text(out, r->servers[s].label, 0);
 		}
 		fputs("</h2>\n<pre>", out);
-		esc(out, r->servers[s].index_report);
+		html_text(out, r->servers[s].index_report, 0);
 		fputs("</pre></section>\n", out);
 	}
 	fputs("</body>\n</html>\n", out);
@@ -491,11 +433,11 @@ html_histograms(FILE *out, const Report *r)
 			fputs("<figure><figcaption>", out);
 			if (fleet)
 			{
-				esc(out, sv->label);
+				html_text(out, sv->label, 0);
 				fputs(" &middot; ", out);
 			}
 			fputs("queryid ", out);
-			esc(out, sv->hists[i].queryid);
+			html_text(out, sv->hists[i].queryid, 0);
 			{
 				double		total = 0;
 				int			b;
@@ -505,7 +447,7 @@ html_histograms(FILE *out, const Report *r)
 				fprintf(out, " &middot; %.0f executions", total);
 			}
 			fputs("<br><code>", out);
-			esc_cut(out, sv->hists[i].query, 160);
+			html_text(out, sv->hists[i].query, 160);
 			fputs("</code></figcaption>\n", out);
 			html_histogram(out, &sv->hists[i]);
 			fputs("</figure>\n", out);
@@ -526,7 +468,7 @@ html_section(FILE *out, const Report *r, SectionId i)
 	Table	   *t;
 
 	fprintf(out, "<section id=\"%s\"><h2>", section_defs[i].key);
-	esc(out, section_defs[i].title);
+	html_text(out, section_defs[i].title, 0);
 	fputs("</h2>\n", out);
 	html_notes(out, r, (SectionId) i);
 	t = merged_section(r, (SectionId) i, fleet);
@@ -546,20 +488,20 @@ html_section(FILE *out, const Report *r, SectionId i)
 			char	  **v = t->vals[row];
 
 			fputs("<details><summary>queryid ", out);
-			esc(out, cq >= 0 ? v[cq] : NULL);
+			html_text(out, cq >= 0 ? v[cq] : NULL, 0);
 			if (cs >= 0)
 			{
 				fputs(" on ", out);
-				esc(out, v[cs]);
+				html_text(out, v[cs], 0);
 			}
 			fputs(", <b>", out);
-			esc(out, ce >= 0 ? v[ce] : NULL);
+			html_text(out, ce >= 0 ? v[ce] : NULL, 0);
 			fputs(" ms</b>, captured ", out);
-			esc(out, ct >= 0 ? v[ct] : NULL);
+			html_text(out, ct >= 0 ? v[ct] : NULL, 0);
 			fputs(": <code>", out);
-			esc_cut(out, cx >= 0 ? v[cx] : NULL, 200);
+			html_text(out, cx >= 0 ? v[cx] : NULL, 200);
 			fputs("</code></summary>\n<pre>", out);
-			esc(out, cp >= 0 ? v[cp] : NULL);
+			html_text(out, cp >= 0 ? v[cp] : NULL, 0);
 			fputs("</pre></details>\n", out);
 		}
 	}

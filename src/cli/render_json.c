@@ -10,47 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Print a JSON string (or null). */
-static void
-json_str(FILE *out, const char *s)
-{
-	if (s == NULL)
-	{
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++)
-	{
-		unsigned char ch = (unsigned char) *s;
-
-		switch (ch)
-		{
-			case '"':
-				fputs("\\\"", out);
-				break;
-			case '\\':
-				fputs("\\\\", out);
-				break;
-			case '\n':
-				fputs("\\n", out);
-				break;
-			case '\r':
-				fputs("\\r", out);
-				break;
-			case '\t':
-				fputs("\\t", out);
-				break;
-			default:
-				if (ch < 0x20 || ch == 0x7f)
-					fprintf(out, "\\u%04x", ch);
-				else
-					fputc(ch, out);
-		}
-	}
-	fputc('"', out);
-}
-
 /* Whether PostgreSQL's text of a number is a valid JSON number (not NaN, Infinity). */
 static bool
 json_number_ok(const char *s)
@@ -93,7 +52,7 @@ json_value(FILE *out, const char *v, ColKind kind)
 	else if (kind == COL_NUM)
 		fputs(json_number_ok(v) ? v : "null", out);
 	else
-		json_str(out, v);
+		json_string(out, v);
 }
 
 /* One table row as an object. */
@@ -106,7 +65,7 @@ json_row(FILE *out, const Table *t, int r, const char *indent)
 	for (c = 0; c < t->ncols; c++)
 	{
 		fprintf(out, "%s\n%s  ", c ? "," : "", indent);
-		json_str(out, t->cols[c]);
+		json_string(out, t->cols[c]);
 		fputs(": ", out);
 		json_value(out, t->vals[r][c], t->kinds[c]);
 	}
@@ -191,14 +150,14 @@ render_json(FILE *out, const Report *r)
 		const Server *sv = &r->servers[s];
 
 		fprintf(out, "%s\n    {\n      \"server\": ", s ? "," : "");
-		json_str(out, sv->label);
+		json_string(out, sv->label);
 		fprintf(out, ",\n      \"status\": \"%s\",\n      \"message\": ",
 				server_status_name(sv->status));
-		json_str(out, sv->message);
+		json_string(out, sv->message);
 		fputs(",\n      \"server_version\": ", out);
-		json_str(out, sv->server_version);
+		json_string(out, sv->server_version);
 		fputs(",\n      \"extension_version\": ", out);
-		json_str(out, sv->ext_version);
+		json_string(out, sv->ext_version);
 		fputs(",\n      \"info\": ", out);
 		if (sv->info && sv->info->nrows > 0)
 			json_row(out, sv->info, 0, "      ");
@@ -216,11 +175,11 @@ render_json(FILE *out, const Report *r)
 			fprintf(out, "%s\n        \"%s\": {\"status\": \"%s\", \"message\": ",
 					i ? "," : "", section_defs[i].key,
 					sec_status_name(sv->sections[i].status));
-			json_str(out, sv->sections[i].message);
+			json_string(out, sv->sections[i].message);
 			fputc('}', out);
 		}
 		fputs("\n      },\n      \"index_report\": ", out);
-		json_str(out, sv->index_report);
+		json_string(out, sv->index_report);
 		fputs("\n    }", out);
 	}
 	fputs("\n  ],\n", out);
@@ -235,9 +194,9 @@ render_json(FILE *out, const Report *r)
 		i = order[k];
 		t = merged_section(r, (SectionId) i, true);
 		fprintf(out, "%s\n    \"%s\": {\n      \"title\": ", k ? "," : "", section_defs[i].key);
-		json_str(out, section_defs[i].title);
+		json_string(out, section_defs[i].title);
 		fputs(",\n      \"source\": ", out);
-		json_str(out, section_defs[i].object);
+		json_string(out, section_defs[i].object);
 		fputs(",\n      \"rows\": [", out);
 		for (row = 0; row < t->nrows; row++)
 		{
@@ -263,11 +222,11 @@ render_json(FILE *out, const Report *r)
 			const Histogram *h = &sv->hists[i];
 
 			fprintf(out, "%s\n    {\"server\": ", n++ ? "," : "");
-			json_str(out, sv->label);
+			json_string(out, sv->label);
 			fputs(", \"queryid\": ", out);
-			json_str(out, h->queryid);
+			json_string(out, h->queryid);
 			fputs(", \"query\": ", out);
-			json_str(out, h->query);
+			json_string(out, h->query);
 			fputs(",\n     \"p50_ms\": ", out);
 			json_double(out, h->p50);
 			fputs(", \"p95_ms\": ", out);

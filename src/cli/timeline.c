@@ -387,29 +387,6 @@ timeline_table(const Report *r)
 /* ------------------------------------------------------------------ JSON */
 
 static void
-jstr(FILE *out, const char *s)
-{
-	if (s == NULL)
-	{
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++)
-	{
-		unsigned char ch = (unsigned char) *s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
-	}
-	fputc('"', out);
-}
-
-static void
 jnum(FILE *out, double v)
 {
 	if (v < 0 || v != v)
@@ -460,9 +437,9 @@ render_timeline_json(FILE *out, const Report *r)
 		const Server *sv = &r->servers[s];
 
 		fprintf(out, "%s\n    {\"server\": ", s ? "," : "");
-		jstr(out, sv->label);
+		json_string(out, sv->label);
 		fputs(", \"message\": ", out);
-		jstr(out, sv->timeline_message);
+		json_string(out, sv->timeline_message);
 		fputs(", \"recent_from\": ", out);
 		if (sv->recent_from > 0)
 		{
@@ -488,9 +465,9 @@ render_timeline_json(FILE *out, const Report *r)
 			const Series *se = &sv->series[i];
 
 			fprintf(out, "%s\n      {\"queryid\": ", i > 1 ? "," : "");
-			jstr(out, se->queryid);
+			json_string(out, se->queryid);
 			fputs(", \"query\": ", out);
-			jstr(out, se->query);
+			json_string(out, se->query);
 			fputs(", \"regressed_since\": ", out);
 			if (se->regressed_since > 0)
 			{
@@ -509,43 +486,6 @@ render_timeline_json(FILE *out, const Report *r)
 }
 
 /* ------------------------------------------------------------------ HTML */
-
-static void
-hesc(FILE *out, const char *s, int max)
-{
-	int			chars = 0;
-
-	if (s == NULL)
-		return;
-	for (; *s; s++)
-	{
-		if (((unsigned char) *s & 0xC0) != 0x80 && max > 0 && chars++ == max)
-		{
-			fputs("...", out);
-			return;
-		}
-		switch (*s)
-		{
-			case '&':
-				fputs("&amp;", out);
-				break;
-			case '<':
-				fputs("&lt;", out);
-				break;
-			case '>':
-				fputs("&gt;", out);
-				break;
-			case '"':
-				fputs("&quot;", out);
-				break;
-			case '\'':
-				fputs("&#39;", out);
-				break;
-			default:
-				fputc((unsigned char) *s < 0x20 ? ' ' : *s, out);
-		}
-	}
-}
 
 /* A "nice" axis maximum: 1, 2 or 5 times a power of ten, at least v. */
 static double
@@ -591,7 +531,7 @@ svg_series(FILE *out, const Series *se, double t0, double t1, double recent_from
 
 	fprintf(out, "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 			"viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", TL_W, TL_H, TL_W, TL_H);
-	hesc(out, label, 0);
+	html_text(out, label, 0);
 	fputs("\">\n", out);
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fff\"/>\n", TL_W, TL_H);
 	/* the recent period, shaded */
@@ -762,10 +702,10 @@ render_timeline_html(FILE *out, const Report *r)
 			fputs("<p class=\"note\">", out);
 			if (fleet)
 			{
-				hesc(out, sv->label, 0);
+				html_text(out, sv->label, 0);
 				fputs(": ", out);
 			}
-			hesc(out, sv->timeline_message, 0);
+			html_text(out, sv->timeline_message, 0);
 			fputs("</p>\n", out);
 			continue;
 		}
@@ -779,7 +719,7 @@ render_timeline_html(FILE *out, const Report *r)
 				t1 = sv->series[0].points[i].end;
 		}
 		fputs("<div class=\"charts\">\n<figure class=\"wide\"><figcaption><b>server</b> ", out);
-		hesc(out, sv->label, 0);
+		html_text(out, sv->label, 0);
 		fprintf(out, " &middot; %d windows</figcaption>\n", sv->series[0].npoints);
 		svg_series(out, &sv->series[0], t0, t1, sv->recent_from, sv->regression_marks, sv->nregression_marks,
 				   sv->series + 1, sv->nseries - 1, "timeline of the server");
@@ -793,15 +733,15 @@ render_timeline_html(FILE *out, const Report *r)
 			fputs("<figure class=\"wide\"><figcaption>", out);
 			if (fleet)
 			{
-				hesc(out, sv->label, 0);
+				html_text(out, sv->label, 0);
 				fputs(" &middot; ", out);
 			}
 			fputs("queryid ", out);
-			hesc(out, se->queryid, 0);
+			html_text(out, se->queryid, 0);
 			if (se->regressed_since > 0)
 				fputs(" &middot; <span class=\"err\">regression</span>", out);
 			fputs("<br><code>", out);
-			hesc(out, se->query, 160);
+			html_text(out, se->query, 160);
 			fputs("</code></figcaption>\n", out);
 			svg_series(out, se, t0, t1, sv->recent_from, se->regressed_since > 0 ? &se->regressed_since : NULL,
 					   se->regressed_since > 0 ? 1 : 0, se, 1, label);

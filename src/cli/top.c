@@ -213,28 +213,6 @@ top_bad_usage(const char *fmt, const char *arg)
 	exit(1);
 }
 
-/* libpq's error message on one line. */
-static char *
-flat(const char *msg)
-{
-	char	   *s = xstrdup(msg ? msg : "unknown error");
-	char	   *src,
-			   *dst;
-
-	for (src = dst = s; *src; src++)
-	{
-		bool		space = (*src == '\n' || *src == '\r' || *src == '\t' || *src == ' ');
-
-		if (space && (dst == s || dst[-1] == ' '))
-			continue;
-		*dst++ = space ? ' ' : *src;
-	}
-	while (dst > s && dst[-1] == ' ')
-		dst--;
-	*dst = '\0';
-	return s;
-}
-
 /* Run a query; NULL (and *err set) unless it returned tuples. */
 static PGresult *
 query(PGconn *conn, const char *sql, int nparams, const char *const *params, char **err)
@@ -244,7 +222,7 @@ query(PGconn *conn, const char *sql, int nparams, const char *const *params, cha
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		if (err)
-			*err = flat(PQresultErrorMessage(res));
+			*err = one_line(PQresultErrorMessage(res));
 		PQclear(res);
 		return NULL;
 	}
@@ -292,7 +270,7 @@ setup(TopServer *s)
 						   PQdb(s->conn) ? PQdb(s->conn) : "?");
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)
 	{
-		set_message(s, xprintf("down: %s", s->conn ? flat(PQerrorMessage(s->conn)) : "out of memory"));
+		set_message(s, xprintf("down: %s", s->conn ? one_line(PQerrorMessage(s->conn)) : "out of memory"));
 		PQfinish(s->conn);
 		s->conn = NULL;
 		return false;
@@ -391,7 +369,7 @@ read_server(TopServer *s, int index)
 	{
 		set_message(s, err);
 		if (PQstatus(s->conn) != CONNECTION_OK)
-			set_message(s, xprintf("down: %s", flat(PQerrorMessage(s->conn))));
+			set_message(s, xprintf("down: %s", one_line(PQerrorMessage(s->conn))));
 		return;
 	}
 	s->lock_waiting = atol(PQgetvalue(res, 0, 0));

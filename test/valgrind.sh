@@ -2,8 +2,8 @@
 # postgres_latdiag: the pg_regress suite against a server running under
 # valgrind memcheck.  Not part of the default suite (it takes minutes).
 #
-#   bash test/valgrind.sh                 as root: builds, installs, then runs as postgres
-#   PG_CONFIG=... bash test/valgrind.sh   another PostgreSQL 15
+#   bash test/valgrind.sh                 as root: builds (in a copy), installs, then runs as postgres
+#   PG_CONFIG=... bash test/valgrind.sh   another PostgreSQL (17 and 18 as the suite provides them)
 #
 # The postmaster runs under valgrind, so every backend it forks does too
 # (--trace-children=yes also follows anything it execs).  Debian's
@@ -24,10 +24,13 @@ if [ "$(id -u)" -eq 0 ]; then
 		dpkg -s "$p" >/dev/null 2>&1 ||
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 	done
-	make -s -C "$REPO" PG_CONFIG="$PG_CONFIG" LATDIAG_CFLAGS=-Werror &&
-		make -s -C "$REPO" PG_CONFIG="$PG_CONFIG" install || exit 1
+	# Built in the work copy, not in the checkout: no objects left in the
+	# tree, none of another major's reused.
 	WORK=$(mktemp -d /tmp/latdiag-valgrind.XXXXXX)
-	tar -C "$REPO" --exclude=./.git -cf - . | tar -C "$WORK" -xf -
+	tar -C "$REPO" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		-cf - . | tar -C "$WORK" -xf -
+	make -s -C "$WORK" PG_CONFIG="$PG_CONFIG" LATDIAG_CFLAGS=-Werror &&
+		make -s -C "$WORK" PG_CONFIG="$PG_CONFIG" install || exit 1
 	chown -R postgres: "$WORK"
 	exec runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" LATDIAG_VALGRIND_WORK="$WORK" \
 		bash "$WORK/test/valgrind.sh"

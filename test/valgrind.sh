@@ -24,13 +24,12 @@ if [ "$(id -u)" -eq 0 ]; then
 		dpkg -s "$p" >/dev/null 2>&1 ||
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 	done
-	# Built in the work copy, not in the checkout: no objects left in the
-	# tree, none of another major's reused.
+	# Built from a clean copy (test/versions/install.sh), not in the
+	# checkout: no objects left in the tree, none of another major's reused.
+	LATDIAG_CFLAGS=-Werror bash "$REPO/test/versions/install.sh" "$PG_CONFIG" >/dev/null || exit 1
 	WORK=$(mktemp -d /tmp/latdiag-valgrind.XXXXXX)
 	tar -C "$REPO" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 		-cf - . | tar -C "$WORK" -xf -
-	make -s -C "$WORK" PG_CONFIG="$PG_CONFIG" LATDIAG_CFLAGS=-Werror &&
-		make -s -C "$WORK" PG_CONFIG="$PG_CONFIG" install || exit 1
 	chown -R postgres: "$WORK"
 	exec runuser -u postgres -- env PG_CONFIG="$PG_CONFIG" LATDIAG_VALGRIND_WORK="$WORK" \
 		bash "$WORK/test/valgrind.sh"

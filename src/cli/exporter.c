@@ -277,21 +277,18 @@ static char *auth_password;
 static const char *listen_arg = "127.0.0.1:9187";
 static volatile sig_atomic_t stop;
 
-/* Replace every occurrence of the DSN's password in msg by "***". */
+/*
+ * msg with every occurrence of the DSN's password replaced by "***", then on
+ * one line (one_line).  The password goes first, so that none of it is
+ * missed for whitespace that one_line would fold.
+ */
 static char *
 scrub(const ExpServer *s, const char *msg)
 {
 	char	   *out = xstrdup(msg ? msg : "unknown error");
 	char	   *p;
-	char	   *end;
+	char	   *line;
 
-	/* one line, no trailing newline */
-	for (p = out; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	end = out + strlen(out);
-	while (end > out && end[-1] == ' ')
-		*--end = '\0';
 	if (s->password && *s->password)
 	{
 		size_t		plen = strlen(s->password);
@@ -304,7 +301,9 @@ scrub(const ExpServer *s, const char *msg)
 			out = n;
 		}
 	}
-	return out;
+	line = one_line(out);
+	free(out);
+	return line;
 }
 
 static void

@@ -48,14 +48,7 @@ q(PGconn *conn, const char *sql, int n, const char *p1, const char *p2, char **e
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		if (err)
-		{
-			const char *m = PQresultErrorMessage(res);
-			size_t		len = strlen(m);
-
-			while (len > 0 && (m[len - 1] == '\n' || m[len - 1] == ' '))
-				len--;
-			*err = xprintf("%.*s", (int) len, m);
-		}
+			*err = one_line(PQresultErrorMessage(res));
 		PQclear(res);
 		return NULL;
 	}

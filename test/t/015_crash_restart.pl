@@ -121,7 +121,7 @@ is(scalar(@empty), 0, 'every view has rows before the restart') or diag(join("\n
 # read with capture off, as the dump is)
 my $kinds = sub {
 	$node->safe_psql('postgres', 'SELECT count(DISTINCT kind) >= 4 FROM latdiag_findings',
-		connstr => $node->connstr('postgres') . " options='-c latdiag.enabled=off'");
+		connstr => latdiag_connstr_off($node));
 };
 is($kinds->(), 't', 'latdiag_findings ranks them before the restart');
 $node->restart;

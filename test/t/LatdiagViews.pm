@@ -16,7 +16,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT =
-  qw(@LATDIAG_READS latdiag_read_all latdiag_dump latdiag_shmem latdiag_store_files);
+  qw(@LATDIAG_READS latdiag_read_all latdiag_dump latdiag_shmem latdiag_store_files
+  latdiag_connstr_off);
 
 # One statement per view or function.  The functions that take a queryid get
 # one that exists; an entry evicted between the lookup and the call is a
@@ -63,6 +64,14 @@ sub latdiag_read_all
 	return (scalar(@errors), join("\n", @errors));
 }
 
+# A connection string to a database of the node with capture off for the
+# session: what is read through it records nothing.
+sub latdiag_connstr_off
+{
+	my ($node, $db) = @_;
+	return $node->connstr($db // 'postgres') . " options='-c latdiag.enabled=off'";
+}
+
 # The whole content of every view and argument-free set-returning function of
 # the extension (found in the catalog), but latdiag_backend_plans() (the
 # statements running now), latdiag_slow_executions (a log of the latest
@@ -77,7 +86,7 @@ sub latdiag_read_all
 sub latdiag_dump
 {
 	my ($node, $db) = @_;
-	my $connstr = $node->connstr($db // 'postgres') . " options='-c latdiag.enabled=off'";
+	my $connstr = latdiag_connstr_off($node, $db);
 	my $sources = $node->safe_psql($db // 'postgres', q{
 SELECT string_agg(src, ' ' ORDER BY src) FROM (
   SELECT quote_ident(c.relname) AS src FROM pg_depend d JOIN pg_class c ON c.oid = d.objid

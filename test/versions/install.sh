@@ -9,8 +9,8 @@
 # does not notice that PG_CONFIG changed), so what gets installed is always
 # the current source compiled against that pg_config's headers.  The checkout
 # itself is not touched.  Progress and compiler output go to stderr; the last
-# line of stdout is the installed library.  Used by test/bench/bench.sh and
-# test/demo/run.sh.  Environment: LATDIAG_CFLAGS (extra compiler flags).
+# line of stdout is the installed library.  Used by test/bench/bench.sh,
+# test/demo/run.sh and test/valgrind.sh.  Environment: LATDIAG_CFLAGS (extra compiler flags).
 set -euo pipefail
 
 PGC=${1:?usage: install.sh /path/to/pg_config}
